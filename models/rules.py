@@ -1,0 +1,238 @@
+"""The rules of SPEC.md (R1-R13, R20) as functions a view, a CLI command,
+a web form or a test can call alike. Each write runs in one transaction."""
+from dataclasses import dataclass
+
+from peewee import JOIN, fn
+
+from .db import database
+from .schema import (CATEGORY_GROUPS, N_, POTENTIAL, Category, Company, Contact,
+                     History, LeadStatus, User, now)
+
+
+class RuleViolation(Exception):
+    """A change the rules refuse. `message` is a translatable msgid."""
+
+    def __init__(self, message, **params):
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change: a user, or a rule / form / import with a label (R20)."""
+    user: User | None = None
+    source: str = "user"
+    label: str = ""
+
+    @classmethod
+    def system(cls, label=""):
+        return cls(source="system", label=label)
+
+
+def lead_status_is_active(contact):
+    """R8: true only while the company's category is an enabled Potential customer one."""
+    return contact.company.category.lead_status_active
+
+
+def _history(kind, company, actor, **changes):
+    return History.create(kind=kind, company=company, actor=actor.user,
+                          source=actor.source, source_label=actor.label, **changes)
+
+
+# --- Categories (R1, R2, R4) -------------------------------------------------
+
+def set_category_group(category, group):
+    """R1: every category belongs to exactly one of the fixed groups."""
+    if group not in CATEGORY_GROUPS:
+        raise RuleViolation(N_("Unknown category group."))
+    with database.atomic():
+        category.group = group
+        if group != POTENTIAL:
+            # R2 forbids the flag outside Potential customer, so it goes.
+            category.lead_status_enabled = False
+        category.save()
+    return category
+
+
+def set_lead_status_enabled(category, enabled):
+    """R2: *Enable lead status* can only be set on a Potential customer category."""
+    if enabled and category.group != POTENTIAL:
+        raise RuleViolation(
+            N_("Lead status can only be enabled on a category in the group Potential customer."))
+    category.lead_status_enabled = bool(enabled)
+    category.save()
+    return category
+
+
+def retire_category(category):
+    """R4: a category is retired (hidden from choosers), never deleted with its companies."""
+    category.retired = True
+    category.save()
+
+
+def restore_category(category):
+    category.retired = False
+    category.save()
+
+
+def delete_category(category):
+    """R4: only a category no company uses may be deleted; others are retired."""
+    if Company.select().where(Company.category == category).exists():
+        raise RuleViolation(N_("This category is in use; retire it instead."))
+    category.delete_instance()
+
+
+# --- Lead statuses (R5, R6) --------------------------------------------------
+
+def add_lead_status(name, description=""):
+    """R5: a new status goes last in the list."""
+    name = (name or "").strip()
+    if not name:
+        raise RuleViolation(N_("A lead status needs a name."))
+    last = LeadStatus.select(fn.MAX(LeadStatus.sort_order)).scalar() or 0
+    return LeadStatus.create(name=name, description=description.strip(), sort_order=last + 1)
+
+
+def reorder_lead_statuses(status_ids):
+    """R5: give the statuses the order of `status_ids`."""
+    with database.atomic():
+        for order, status_id in enumerate(status_ids):
+            LeadStatus.update(sort_order=order).where(LeadStatus.id == status_id).execute()
+
+
+def retire_lead_status(status):
+    """R6: the initial status cannot be retired; others keep history and contacts."""
+    if status.is_initial:
+        raise RuleViolation(N_("The initial lead status cannot be retired."))
+    status.retired = True
+    status.save()
+
+
+def restore_lead_status(status):
+    """R6: retiring is reversible."""
+    status.retired = False
+    status.save()
+
+
+def make_initial_status(status):
+    """R6: exactly one status is initial; it must be one in use."""
+    if status.retired:
+        raise RuleViolation(N_("A retired lead status cannot be the initial one."))
+    with database.atomic():
+        LeadStatus.update(is_initial=(LeadStatus.id == status.id)).execute()
+
+
+# --- Companies and contacts (R7-R12, R20) ------------------------------------
+
+def create_company(actor, **fields):
+    """Create a company; its first category is recorded in its history (R20)."""
+    with database.atomic():
+        company = Company.create(**fields)
+        _history(History.CATEGORY, company, actor, to_category=company.category)
+    return company
+
+
+def create_contact(company, actor, **fields):
+    """R9: under a company whose category has lead status active, start at the initial status."""
+    with database.atomic():
+        contact = Contact(company=company, **fields)
+        if company.category.lead_status_active:
+            contact.lead_status = LeadStatus.initial()
+            contact.status_changed_at = now()
+        contact.save()
+        if contact.lead_status_id:
+            _history(History.LEAD_STATUS, company, actor, contact=contact,
+                     to_status=contact.lead_status)
+    return contact
+
+
+def set_lead_status(contact, status, actor):
+    """R8, R6, R20: set a contact's lead status; returns False when nothing changed."""
+    if not lead_status_is_active(contact):
+        raise RuleViolation(
+            N_("Lead status is not active for the category of %(company)s."),
+            company=contact.company.name)
+    if status.retired:
+        raise RuleViolation(N_("The lead status %(status)s is retired."), status=status.name)
+    if contact.lead_status_id == status.id:
+        return False
+    with database.atomic():
+        previous = contact.lead_status_id
+        contact.lead_status = status
+        contact.status_changed_at = now()
+        contact.updated_at = now()
+        contact.save()
+        _history(History.LEAD_STATUS, contact.company, actor, contact=contact,
+                 from_status=previous, to_status=status)
+    return True
+
+
+def move_company(company, category, actor):
+    """R10, R11, R20: change a company's category and apply it to its contacts.
+
+    Moving into a category with lead status active from one where it was not
+    gives every contact the initial status; moving between two active
+    categories keeps the statuses; moving out keeps the values (R11).
+    Returns False when the company already had the category.
+    """
+    if category.id == company.category_id:
+        return False
+    if category.retired:
+        raise RuleViolation(N_("The category %(category)s is retired."), category=category.name)
+    previous = Category.get_by_id(company.category_id)
+    with database.atomic():
+        company.category = category
+        company.updated_at = now()
+        company.save()
+        _history(History.CATEGORY, company, actor,
+                 from_category=previous, to_category=category)
+        if category.lead_status_active and not previous.lead_status_active:
+            _reset_to_initial_status(company, actor)
+    return True
+
+
+def _reset_to_initial_status(company, actor):
+    """R10: every contact of the company gets the initial status, each change recorded."""
+    initial = LeadStatus.initial()
+    changed_at = now()
+    # One INSERT ... SELECT records every contact's change, then one UPDATE
+    # makes it, so a company with many contacts costs two statements.
+    (History.insert_from(
+        Contact.select(Contact.company, Contact.id, Contact.lead_status,
+                       initial.id, History.LEAD_STATUS, changed_at,
+                       actor.user.id if actor.user else None, actor.source, actor.label)
+        .where((Contact.company == company)
+               & ((Contact.lead_status.is_null()) | (Contact.lead_status != initial))),
+        [History.company, History.contact, History.from_status, History.to_status,
+         History.kind, History.created_at, History.actor, History.source,
+         History.source_label])
+     .execute())
+    (Contact.update(lead_status=initial, status_changed_at=changed_at)
+     .where(Contact.company == company)
+     .execute())
+
+
+def timeline(company=None, contact=None, limit=30):
+    """R20: the newest changes of a company (with its contacts) or of one contact."""
+    FromStatus, ToStatus = LeadStatus.alias(), LeadStatus.alias()
+    FromCategory, ToCategory = Category.alias(), Category.alias()
+    query = (History
+             .select(History, Contact, FromStatus, ToStatus, FromCategory, ToCategory, User)
+             .join_from(History, Contact, JOIN.LEFT_OUTER)
+             .join_from(History, FromStatus, JOIN.LEFT_OUTER,
+                        on=(History.from_status == FromStatus.id), attr="from_status")
+             .join_from(History, ToStatus, JOIN.LEFT_OUTER,
+                        on=(History.to_status == ToStatus.id), attr="to_status")
+             .join_from(History, FromCategory, JOIN.LEFT_OUTER,
+                        on=(History.from_category == FromCategory.id), attr="from_category")
+             .join_from(History, ToCategory, JOIN.LEFT_OUTER,
+                        on=(History.to_category == ToCategory.id), attr="to_category")
+             .join_from(History, User, JOIN.LEFT_OUTER,
+                        on=(History.actor == User.id), attr="actor")
+             .order_by(History.created_at.desc(), History.id.desc())
+             .limit(limit))
+    if contact is not None:
+        return query.where(History.contact == contact)
+    return query.where(History.company == company)
+

@@ -1,0 +1,179 @@
+"""The tables of Tavla. Rules that change them live in models/rules.py."""
+import datetime
+
+from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField,
+                    IntegerField, TextField)
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .db import BaseModel
+
+
+def N_(text):
+    """Mark a string for translation; the views translate it when shown."""
+    return text
+
+
+def now():
+    return datetime.datetime.now().replace(microsecond=0)
+
+
+# R1: the fixed category groups, in display order. The code is stored on the
+# category; the label is translated where it is shown.
+CATEGORY_GROUPS = {
+    "potential": N_("Potential customer"),
+    "customer": N_("Customer"),
+    "partner": N_("Partner"),
+    "lost": N_("Lost"),
+    "other": N_("Other"),
+}
+POTENTIAL = "potential"
+
+ROLES = {"admin": N_("Admin"), "manager": N_("Manager"), "rep": N_("Sales rep")}
+LANGUAGES = {"en": "English", "sv": "Svenska", "nb": "Norsk (bokmål)"}
+
+
+class User(BaseModel):
+    email = CharField(unique=True)
+    name = CharField()
+    password_hash = CharField()
+    role = CharField(default="rep")
+    language = CharField(default="en")
+    active = BooleanField(default=True)
+
+    # Flask-Login asks these; they are plain attributes, not Flask imports.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self):
+        return self.active
+
+    def get_id(self):
+        return str(self.id)
+
+    @property
+    def is_admin(self):
+        return self.role == "admin"
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+
+    @classmethod
+    def active_users(cls):
+        return cls.select().where(cls.active == True).order_by(cls.name)  # noqa: E712
+
+
+class Category(BaseModel):
+    name = CharField()
+    group = CharField(default="other")
+    lead_status_enabled = BooleanField(default=False)
+    description = TextField(default="")
+    sort_order = IntegerField(default=0)
+    retired = BooleanField(default=False)
+
+    @property
+    def group_label(self):
+        return CATEGORY_GROUPS.get(self.group, self.group)
+
+    @property
+    def lead_status_active(self):
+        """R8: lead status is active only in an enabled Potential customer category."""
+        return self.group == POTENTIAL and self.lead_status_enabled
+
+    @classmethod
+    def ordered(cls, include_retired=False):
+        query = cls.select().order_by(cls.sort_order, cls.name)
+        return query if include_retired else query.where(cls.retired == False)  # noqa: E712
+
+
+class LeadStatus(BaseModel):
+    name = CharField()
+    description = TextField(default="")
+    sort_order = IntegerField(default=0)
+    is_initial = BooleanField(default=False)
+    retired = BooleanField(default=False)
+
+    @classmethod
+    def ordered(cls, include_retired=False):
+        query = cls.select().order_by(cls.sort_order, cls.id)
+        return query if include_retired else query.where(cls.retired == False)  # noqa: E712
+
+    @classmethod
+    def initial(cls):
+        return cls.get(cls.is_initial == True)  # noqa: E712
+
+
+class Company(BaseModel):
+    name = CharField(index=True)
+    category = ForeignKeyField(Category, backref="companies", index=True)
+    owner = ForeignKeyField(User, null=True, backref="companies", index=True)
+    phone = CharField(default="")
+    email = CharField(default="")
+    website = CharField(default="")
+    city = CharField(default="")
+    country = CharField(default="")
+    created_at = DateTimeField(default=now, index=True)
+    updated_at = DateTimeField(default=now)
+
+
+class Contact(BaseModel):
+    company = ForeignKeyField(Company, backref="contacts", index=True)
+    first_name = CharField()
+    last_name = CharField(index=True)
+    title = CharField(default="")
+    email = CharField(default="", index=True)
+    phone = CharField(default="")
+    owner = ForeignKeyField(User, null=True, backref="contacts", index=True)
+    # R7: the status is per contact. It stays when lead status becomes
+    # inactive for the company's category (R11).
+    lead_status = ForeignKeyField(LeadStatus, null=True, backref="contacts", index=True)
+    status_changed_at = DateTimeField(null=True)
+    utm_source = CharField(default="", index=True)
+    utm_medium = CharField(default="")
+    utm_campaign = CharField(default="")
+    utm_term = CharField(default="")
+    utm_content = CharField(default="")
+    created_at = DateTimeField(default=now, index=True)
+    updated_at = DateTimeField(default=now)
+
+    @property
+    def full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def lead_source(self):
+        """The UTM source / medium / campaign as one readable line."""
+        return " / ".join(p for p in (self.utm_source, self.utm_medium, self.utm_campaign) if p)
+
+
+class History(BaseModel):
+    """R20: one row per change of a contact's lead status or a company's category."""
+    LEAD_STATUS = "lead_status"
+    CATEGORY = "category"
+
+    kind = CharField()
+    created_at = DateTimeField(default=now)
+    company = ForeignKeyField(Company, backref="history", on_delete="CASCADE")
+    contact = ForeignKeyField(Contact, null=True, backref="history", on_delete="CASCADE")
+    from_status = ForeignKeyField(LeadStatus, null=True, backref="+")
+    to_status = ForeignKeyField(LeadStatus, null=True, backref="+")
+    from_category = ForeignKeyField(Category, null=True, backref="+")
+    to_category = ForeignKeyField(Category, null=True, backref="+")
+    actor = ForeignKeyField(User, null=True, backref="+")
+    # Who made the change when it was not a person: "user", "system", "rule",
+    # "form", "import" or "demo", with a readable label (the rule's name...).
+    source = CharField(default="user")
+    source_label = CharField(default="")
+
+    class Meta:
+        indexes = (
+            (("contact", "created_at"), False),
+            (("company", "created_at"), False),
+            (("kind", "created_at"), False),
+        )
+
+
+TABLES = [User, Category, LeadStatus, Company, Contact, History]
