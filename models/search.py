@@ -6,7 +6,7 @@ dashboards and CSV export build on the same function.
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from peewee import JOIN
+from peewee import JOIN, fn
 
 from .schema import Category, Company, Contact, LeadStatus, User
 
@@ -91,3 +91,62 @@ def search_contacts(criteria):
         if value:
             query = query.where(getattr(Contact, name) == value)
     return query.order_by(*SORTS.get(c.sort, SORTS["name"]))
+
+
+@dataclass
+class CompanySearch:
+    text: str = ""
+    category_ids: list = field(default_factory=list)
+    category_groups: list = field(default_factory=list)
+    owner_ids: list = field(default_factory=list)
+
+
+def search_companies(criteria):
+    """Companies with category, owner and their number of contacts, by name."""
+    # A correlated subquery counts contacts only for the rows of the page
+    # that is fetched, instead of grouping every contact in the database.
+    contact_count = (Contact.select(fn.COUNT(Contact.id))
+                     .where(Contact.company == Company.id))
+    query = (Company
+             .select(Company, Category, User, contact_count.alias("contact_count"))
+             .join(Category)
+             .join_from(Company, User, JOIN.LEFT_OUTER, on=(Company.owner == User.id),
+                        attr="owner")
+             .order_by(Company.name, Company.id))
+    c = criteria
+    if c.text.strip():
+        query = query.where(Company.name ** f"%{c.text.strip()}%")
+    if c.category_ids:
+        query = query.where(Company.category.in_(c.category_ids))
+    if c.category_groups:
+        query = query.where(Category.group.in_(c.category_groups))
+    if c.owner_ids:
+        query = query.where(Company.owner.in_(c.owner_ids))
+    return query
+
+
+# Group-by choices of a contact list: the sort that keeps a group together,
+# and the expression naming the group (used by group_counts).
+GROUPINGS = {
+    "status": (LeadStatus.sort_order, LeadStatus.id),
+    "owner": (User.name, User.id),
+    "source": (Contact.utm_source, Contact.utm_source),
+}
+
+
+def grouped(query, grouping):
+    """Order `query` so rows of one group are together, the group's sort first."""
+    if grouping not in GROUPINGS:
+        return query
+    sort, _ = GROUPINGS[grouping]
+    return query.order_by(sort, *query._order_by)
+
+
+def group_counts(query, grouping):
+    """{group key: number of rows} over the whole `query`, in one GROUP BY."""
+    if grouping not in GROUPINGS:
+        return {}
+    _, key = GROUPINGS[grouping]
+    rows = query.select(key.alias("key"), fn.COUNT(Contact.id).alias("n")).order_by() \
+        .group_by(key).tuples()
+    return dict(rows)

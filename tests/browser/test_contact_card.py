@@ -1,0 +1,49 @@
+"""The contact card in a real browser: sign in, change the lead status in place."""
+import models
+from models import Actor, Category, LeadStatus, User, create_company, create_contact
+from playwright.sync_api import expect
+
+
+def make_rep_with_contact():
+    models.database.connect(reuse_if_open=True)
+    rep = User(email="rita@example.test", name="Rita Rep", role="rep")
+    rep.set_password("correct horse")
+    rep.save()
+    company = create_company(Actor(rep), name="Fjällbo AB",
+                             category=Category.get(Category.name == "Lead"), owner=rep)
+    contact = create_contact(company, Actor(rep), first_name="Ola", last_name="Nordmann",
+                             owner=rep)
+    models.database.close()
+    return contact
+
+
+def sign_in(page, email="rita@example.test", password="correct horse"):
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Companies")).to_be_visible()
+
+
+def test_r8_r13_lead_status_changed_in_place_is_kept_after_reload(page):
+    """R8: the status sits below Category and is editable; R13: its tooltip; R20: timeline."""
+    contact = make_rep_with_contact()
+    sign_in(page)
+    page.goto(f"/contacts/{contact.id}")
+
+    status = page.locator("#lead-status")
+    expect(status.locator(".status-pill")).to_have_text("Open")
+    expect(status.locator(".status-pill")).to_have_attribute(
+        "title", LeadStatus.get(LeadStatus.name == "Open").description)
+    labels = page.locator("dl.facts dt").all_inner_texts()
+    assert labels.index("Lead status") == labels.index("Category") + 1
+
+    status.get_by_role("link", name="Change").click()
+    chooser = status.locator("select")
+    expect(chooser).to_be_focused()  # htmx has settled the swapped-in chooser
+    chooser.select_option(label="Qualified")
+    expect(page.locator("#lead-status .status-pill")).to_have_text("Qualified")
+    expect(page.locator("#timeline")).to_contain_text("from Open to Qualified")
+
+    page.reload()
+    expect(page.locator("#lead-status .status-pill")).to_have_text("Qualified")

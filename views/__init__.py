@@ -1,0 +1,18 @@
+"""One blueprint per screen; `register` wires them and the shared hooks."""
+from . import auth, cli, companies, contacts, errors, i18n, settings
+from .common import oob
+
+
+def register(app):
+    for module in (auth, companies, contacts, settings):
+        app.register_blueprint(module.bp)
+    app.register_blueprint(cli.bp)
+    errors.register(app)
+    app.jinja_env.globals["oob"] = oob
+    i18n.register(app)
+
+    @app.after_request
+    def vary_on_htmx(response):
+        # The same URL answers with a fragment or a whole page (views.common.render).
+        response.vary.add("HX-Request")
+        return response

@@ -1,0 +1,82 @@
+"""What every screen shares: fragment-or-page rendering, fetch-or-404, roles."""
+from functools import wraps
+
+from flask import abort, make_response, render_template, request
+from flask_babel import gettext
+from flask_login import current_user, login_required
+from jinja2 import pass_context
+from jinja2_fragments.flask import render_block, render_blocks
+from markupsafe import Markup
+from peewee import DoesNotExist
+
+from models import RuleViolation
+
+
+def wants_fragment():
+    """True for an htmx request that swaps part of a page (not a boost or history restore)."""
+    return bool(request.htmx) and not request.htmx.boosted \
+        and not request.htmx.history_restore_request
+
+
+def render(template, block=None, status=200, **context):
+    """The one place deciding fragment or page: htmx gets `block`, everyone else the page.
+
+    `block` may be a list: the first block answers the target, the others are
+    out-of-band swaps (templates mark them with `{{ oob("name") }}`).
+    """
+    if isinstance(block, (list, tuple)) and wants_fragment():
+        body = render_blocks(template, list(block), oob_blocks=block[1:], **context)
+    elif block and wants_fragment():
+        body = render_block(template, block, **context)
+    else:
+        body = render_template(template, **context)
+    return make_response(body, status)
+
+
+def get_or_404(query, object_id):
+    """Fetch one row of `query` (a model or a select) by id, or answer with the 404 page."""
+    model = query if isinstance(query, type) else query.model
+    try:
+        return query.where(model.id == object_id).get()
+    except DoesNotExist:
+        abort(404)
+
+
+def rule_message(error: RuleViolation):
+    """A refused change's message in the user's language."""
+    return gettext(error.message, **error.params)
+
+
+def role_required(*roles):
+    """Let only signed-in users with one of `roles` through; others get 403."""
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+def page_number():
+    """The `page` query argument, 1 when missing or not a number."""
+    return request.args.get("page", 1, type=int) or 1
+
+
+def int_list(name):
+    """All integer values of a repeated query argument; junk values are dropped."""
+    values = []
+    for raw in request.args.getlist(name):
+        try:
+            values.append(int(raw))
+        except ValueError:
+            continue
+    return values
+
+
+@pass_context
+def oob(context, block_name):
+    """The hx-swap-oob attribute, when `block_name` is sent out of band."""
+    return Markup(' hx-swap-oob="true"') if block_name in context.get("oob_blocks", ()) else ""

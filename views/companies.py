@@ -1,0 +1,167 @@
+"""Companies: the list, the company card with its contacts tab and timeline, forms."""
+from itertools import groupby
+
+from flask import Blueprint, redirect, request, url_for
+from flask_babel import gettext
+from flask_login import current_user, login_required
+from peewee import JOIN
+
+from models import (Actor, Category, Company, LeadStatus, RuleViolation, User, create_company,
+                    move_company, paginate, timeline)
+from models.search import (CompanySearch, ContactSearch, group_counts, grouped,
+                           search_companies, search_contacts)
+
+from .common import get_or_404, int_list, page_number, render, rule_message
+from .errors import error_response
+from .forms import CompanyForm, form_values
+
+bp = Blueprint("companies", __name__)
+
+# The contacts tab's optional columns, in display order, and the default set.
+CONTACT_COLUMNS = {
+    "title": "Title",
+    "email": "E-mail",
+    "phone": "Phone",
+    "category": "Category",
+    "group": "Category group",
+    "status": "Lead status",
+    "owner": "Owner",
+    "source": "Source",
+    "created": "Created",
+}
+DEFAULT_COLUMNS = ["title", "email", "status", "owner", "source"]
+GROUP_BY = {"": "No grouping", "status": "Lead status", "owner": "Owner", "source": "Source"}
+CONTACTS_PER_PAGE = 50
+
+
+def company_query():
+    """A company with its category and owner, in one query."""
+    return (Company.select(Company, Category, User)
+            .join(Category)
+            .join_from(Company, User, on=(Company.owner == User.id), attr="owner",
+                       join_type=JOIN.LEFT_OUTER))
+
+
+@bp.get("/")
+@login_required
+def home():
+    """The start page is the companies list for now."""
+    return redirect(url_for("companies.index"))
+
+
+@bp.get("/companies")
+@login_required
+def index():
+    """Companies, searched by name and paged."""
+    criteria = CompanySearch(text=request.args.get("q", "")[:200],
+                             category_groups=request.args.getlist("group")[:5])
+    page = paginate(search_companies(criteria), page_number(), per_page=25)
+    return render("companies/index.html", "results", criteria=criteria, page=page)
+
+
+def contacts_tab_state(company):
+    """The contacts tab as the query string asks: columns, filter, grouping, page."""
+    chosen = [c for c in request.args.getlist("col") if c in CONTACT_COLUMNS]
+    columns = chosen if "cols" in request.args else DEFAULT_COLUMNS
+    grouping = request.args.get("group_by", "")
+    grouping = grouping if grouping in GROUP_BY else ""
+    criteria = ContactSearch(company_id=company.id, text=request.args.get("q", "")[:200],
+                             lead_status_ids=int_list("status"), owner_ids=int_list("owner"))
+    query = search_contacts(criteria)
+    page = paginate(grouped(query, grouping), page_number(), per_page=CONTACTS_PER_PAGE)
+    groups = []
+    if grouping:
+        counts = group_counts(query, grouping)
+        for key, rows in groupby(page.items, key=lambda c: group_key(c, grouping)):
+            groups.append((key, group_title(key, grouping, rows), list(rows), counts.get(key, 0)))
+    return {"columns": columns, "grouping": grouping, "criteria": criteria, "page": page,
+            "groups": groups}
+
+
+def group_key(contact, grouping):
+    return {"status": contact.lead_status_id, "owner": contact.owner_id,
+            "source": contact.utm_source}[grouping]
+
+
+def group_title(key, grouping, rows):
+    first = next(iter(rows), None)
+    if grouping == "status":
+        return first.lead_status.name if key else gettext("No lead status")
+    if grouping == "owner":
+        return first.owner.name if key else gettext("No owner")
+    return key or gettext("Direct / unknown")
+
+
+def company_card(company, status=200, **extra):
+    """Render the company card or the part of it an htmx request targets."""
+    blocks = extra.pop("blocks", None)
+    context = dict(
+        company=company,
+        categories=list(Category.ordered()),
+        statuses=list(LeadStatus.ordered(include_retired=True)),
+        owners=list(User.active_users()),
+        timeline=list(timeline(company=company)),
+        column_labels=CONTACT_COLUMNS,
+        group_by_labels=GROUP_BY,
+        **contacts_tab_state(company),
+    )
+    context.update(extra)
+    blocks = blocks or {"contacts-tab": "contacts_tab"}.get(request.headers.get("HX-Target"))
+    return render("companies/show.html", blocks, status=status, **context)
+
+
+@bp.get("/companies/<int:company_id>")
+@login_required
+def show(company_id):
+    """The company card: category, contacts tab, timeline."""
+    return company_card(get_or_404(company_query(), company_id))
+
+
+@bp.post("/companies/<int:company_id>/category")
+@login_required
+def move(company_id):
+    """Move the company to another category (R10, R11) and refresh the card's parts."""
+    company = get_or_404(company_query(), company_id)
+    category = Category.get_or_none(Category.id == request.form.get("category", type=int))
+    if category is None:
+        return error_response(422, gettext("Choose a category from the list."))
+    try:
+        move_company(company, category, Actor(current_user._get_current_object()))
+    except RuleViolation as error:
+        return error_response(409, rule_message(error))
+    if not request.headers.get("HX-Request"):
+        return redirect(url_for("companies.show", company_id=company.id))
+    company = get_or_404(company_query(), company_id)
+    return company_card(company, blocks=["category_panel", "contacts_tab", "timeline"])
+
+
+@bp.route("/companies/new", methods=["GET", "POST"])
+@login_required
+def create():
+    """A new company; errors are shown next to their fields."""
+    form = CompanyForm().fill_choices()
+    if request.method == "GET":
+        form.owner.data = current_user.id
+    if form.validate_on_submit():
+        company = create_company(Actor(current_user._get_current_object()), **form_values(form))
+        return redirect(url_for("companies.show", company_id=company.id))
+    return render("companies/form.html", "form", status=422 if form.errors else 200,
+                  form=form, company=None)
+
+
+@bp.route("/companies/<int:company_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(company_id):
+    """Edit a company's name and details; the category is changed on the card."""
+    company = get_or_404(company_query(), company_id)
+    form = CompanyForm(obj=company).fill_choices(company)
+    del form.category
+    if request.method == "GET":
+        form.owner.data = company.owner_id or 0
+    if form.validate_on_submit():
+        for name, value in form_values(form).items():
+            setattr(company, name, value)
+        company.save()
+        return redirect(url_for("companies.show", company_id=company.id))
+    return render("companies/form.html", "form", status=422 if form.errors else 200,
+                  form=form, company=company)

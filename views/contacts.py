@@ -1,0 +1,104 @@
+"""Contacts: the contact card with its lead status edited in place, and forms."""
+from flask import Blueprint, redirect, request, url_for
+from flask_babel import gettext
+from flask_login import current_user, login_required
+
+from models import (Actor, Company, LeadStatus, RuleViolation, create_contact,
+                    lead_status_is_active, set_lead_status, timeline)
+from models.search import contacts_with_relations
+
+from .common import get_or_404, render, rule_message
+from .companies import company_query
+from .errors import error_response
+from .forms import ContactForm, form_values
+
+bp = Blueprint("contacts", __name__)
+
+
+def contact_card(contact, blocks=None, status=200, **extra):
+    """Render the contact card, or the blocks an htmx request needs."""
+    active = lead_status_is_active(contact)
+    context = dict(
+        contact=contact,
+        lead_status_active=active,
+        # Retired statuses are not offered (R6) but the current one stays shown.
+        statuses=list(LeadStatus.ordered()) if active else [],
+        timeline=list(timeline(contact=contact)),
+        editing_status=False,
+        form=None,
+    )
+    context.update(extra)
+    return render("contacts/show.html", blocks, status=status, **context)
+
+
+@bp.get("/contacts/<int:contact_id>")
+@login_required
+def show(contact_id):
+    """The contact card: company, category, lead status (R8, R13), source, timeline."""
+    return contact_card(get_or_404(contacts_with_relations(), contact_id))
+
+
+@bp.get("/contacts/<int:contact_id>/lead-status")
+@login_required
+def lead_status(contact_id):
+    """The lead status widget, shown or (with ?edit=1) as a chooser."""
+    contact = get_or_404(contacts_with_relations(), contact_id)
+    editing = request.args.get("edit") == "1" and lead_status_is_active(contact)
+    return contact_card(contact, "lead_status", editing_status=editing)
+
+
+@bp.post("/contacts/<int:contact_id>/lead-status")
+@login_required
+def set_status(contact_id):
+    """Set the lead status in place (R8, R6); the widget and the timeline update."""
+    contact = get_or_404(contacts_with_relations(), contact_id)
+    status = LeadStatus.get_or_none(LeadStatus.id == request.form.get("lead_status", type=int))
+    if status is None:
+        return error_response(422, gettext("Choose a lead status from the list."))
+    try:
+        set_lead_status(contact, status, Actor(current_user._get_current_object()))
+    except RuleViolation as error:
+        return error_response(409, rule_message(error))
+    if not request.headers.get("HX-Request"):
+        return redirect(url_for("contacts.show", contact_id=contact.id))
+    contact = get_or_404(contacts_with_relations(), contact_id)
+    return contact_card(contact, ["lead_status", "timeline"])
+
+
+@bp.route("/companies/<int:company_id>/contacts/new", methods=["GET", "POST"])
+@login_required
+def create(company_id):
+    """A new contact under a company; it starts at the initial status when active (R9)."""
+    company = get_or_404(company_query(), company_id)
+    form = ContactForm().fill_choices()
+    if request.method == "GET":
+        form.owner.data = company.owner_id or current_user.id
+    if form.validate_on_submit():
+        contact = create_contact(company, Actor(current_user._get_current_object()),
+                                 **form_values(form))
+        return redirect(url_for("contacts.show", contact_id=contact.id))
+    return render("contacts/form.html", "form", status=422 if form.errors else 200,
+                  form=form, company=company, contact=None)
+
+
+@bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(contact_id):
+    """Edit a contact: in place on the card (htmx) or as its own page."""
+    contact = get_or_404(contacts_with_relations(), contact_id)
+    form = ContactForm(obj=contact).fill_choices()
+    if request.method == "GET":
+        form.owner.data = contact.owner_id or 0
+    if form.validate_on_submit():
+        for name, value in form_values(form).items():
+            setattr(contact, name, value)
+        contact.save()
+        if request.headers.get("HX-Request"):
+            contact = get_or_404(contacts_with_relations(), contact_id)
+            return contact_card(contact, "details")
+        return redirect(url_for("contacts.show", contact_id=contact.id))
+    status = 422 if form.errors else 200
+    if request.headers.get("HX-Request"):
+        return contact_card(contact, "details", status=status, form=form)
+    return render("contacts/form.html", status=status, form=form, company=contact.company,
+                  contact=contact)

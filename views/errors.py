@@ -1,0 +1,40 @@
+"""Error pages and fragments: a clear message, never a traceback."""
+from flask import render_template, request
+from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You do not have access to this page.",
+    404: "We could not find that page or record.",
+    405: "That action is not allowed here.",
+    409: "That change conflicts with the current state.",
+    413: "The submitted data is too large.",
+    422: "Please correct the errors and try again.",
+    500: "Something went wrong on our side. Nothing was changed.",
+}
+
+
+def error_response(status, message):
+    """An htmx request gets a small fragment the toast shows; others a full page."""
+    template = "errors/_message.html" if request.headers.get("HX-Request") else "errors/error.html"
+    return render_template(template, status=status, message=message), status
+
+
+def register(app):
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return error_response(400, gettext(
+            "Your session's security token is missing or has expired. "
+            "Reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        message = MESSAGES.get(error.code)
+        return error_response(error.code, gettext(message) if message else error.name)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error):
+        app.logger.exception("Unhandled error")
+        return error_response(500, gettext(MESSAGES[500]))

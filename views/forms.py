@@ -1,0 +1,69 @@
+"""The company and contact forms, with choices filled from the lists."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, URL
+
+from models import Category, User
+
+PHONE = Regexp(r"^[0-9+() .\-]*$", message=_l("Use digits, spaces and + ( ) - only."))
+
+
+def owner_choices():
+    return [(0, "—")] + [(u.id, u.name) for u in User.active_users()]
+
+
+def _email():
+    return [Optional(), Length(max=200), Email(message=_l("Enter a valid e-mail address."),
+                                               check_deliverability=False)]
+
+
+class CompanyForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    category = SelectField(_l("Category"), coerce=int)
+    owner = SelectField(_l("Owner"), coerce=int)
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40), PHONE])
+    email = StringField(_l("E-mail"), validators=_email())
+    website = StringField(_l("Website"), validators=[
+        Optional(), Length(max=200), URL(require_tld=True, message=_l("Enter a full address, "
+                                                                      "like https://example.com"))])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
+    country = StringField(_l("Country"), validators=[Optional(), Length(max=100)])
+
+    def fill_choices(self, company=None):
+        categories = list(Category.ordered())
+        # A retired category stays selectable on the company that still has it.
+        if company is not None and company.category.retired:
+            categories.append(company.category)
+        self.category.choices = [(c.id, c.name) for c in categories]
+        self.owner.choices = owner_choices()
+        return self
+
+
+class ContactForm(FlaskForm):
+    first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
+    last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
+    title = StringField(_l("Title"), validators=[Optional(), Length(max=100)])
+    email = StringField(_l("E-mail"), validators=_email())
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40), PHONE])
+    owner = SelectField(_l("Owner"), coerce=int)
+    utm_source = StringField(_l("Source (utm_source)"), validators=[Length(max=100)])
+    utm_medium = StringField(_l("Medium (utm_medium)"), validators=[Length(max=100)])
+    utm_campaign = StringField(_l("Campaign (utm_campaign)"), validators=[Length(max=100)])
+
+    def fill_choices(self):
+        self.owner.choices = owner_choices()
+        return self
+
+
+def form_values(form):
+    """The form's data as model fields: owner 0 means none, text stripped."""
+    values = {}
+    for name, field in form._fields.items():
+        if name == "csrf_token":
+            continue
+        value = field.data
+        if isinstance(value, str):
+            value = value.strip()
+        values[name] = (value or None) if name == "owner" else value
+    return values
