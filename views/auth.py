@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from htmx_flask import make_response as htmx_response
 from wtforms import EmailField, PasswordField, SelectField
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from models import LANGUAGES, User
@@ -22,7 +23,8 @@ class LoginForm(FlaskForm):
 
 
 class AccountForm(FlaskForm):
-    language = SelectField(_l("Language"), choices=list(LANGUAGES.items()))
+    language = SelectField(_l("Language"), choices=[SelectChoice(code, name)
+                                                    for code, name in LANGUAGES.items()])
     password = PasswordField(_l("New password"), validators=[Optional(), Length(min=8, max=200)])
     confirm = PasswordField(_l("Repeat new password"),
                             validators=[EqualTo("password", _l("The passwords do not match."))])

@@ -1,7 +1,8 @@
 """The company and contact forms, with choices filled from the lists."""
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, URL
 
 from models import Category, User
@@ -10,7 +11,7 @@ PHONE = Regexp(r"^[0-9+() .\-]*$", message=_l("Use digits, spaces and + ( ) - on
 
 
 def owner_choices():
-    return [(0, "—")] + [(u.id, u.name) for u in User.active_users()]
+    return [SelectChoice(0, "—")] + [SelectChoice(u.id, u.name) for u in User.active_users()]
 
 
 def _email():
@@ -35,7 +36,8 @@ class CompanyForm(FlaskForm):
         # A retired category stays selectable on the company that still has it.
         if company is not None and company.category.retired:
             categories.append(company.category)
-        self.category.choices = [(c.id, c.name) for c in categories]
+        self.category.choices = [SelectChoice(c.id, c.name, optgroup=gettext(c.group_label))
+                                 for c in categories]
         self.owner.choices = owner_choices()
         return self
 
@@ -63,7 +65,8 @@ def form_values(form):
         if name == "csrf_token":
             continue
         value = field.data
-        if isinstance(value, str):
-            value = value.strip()
+        if isinstance(field, StringField):
+            # A field left out of the request arrives as None; store it empty.
+            value = (value or "").strip()
         values[name] = (value or None) if name == "owner" else value
     return values

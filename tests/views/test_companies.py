@@ -1,0 +1,177 @@
+"""Companies list, company card, category moves and the company forms."""
+import pytest
+from playhouse.test_utils import count_queries
+
+from models import Actor, Category, Company, Contact, History, create_company, create_contact
+
+from .conftest import HTMX
+
+
+def category_id(name):
+    return Category.get(Category.name == name).id
+
+
+def test_list_is_a_page_and_an_htmx_fragment(client, sample):
+    page = client.get("/companies")
+    assert b"<html" in page.data and "Fjällbo AB" in page.data.decode()
+    fragment = client.get("/companies?q=kund", headers=HTMX)
+    assert b"<html" not in fragment.data
+    assert "Kundgården AB" in fragment.data.decode() and "Fjällbo" not in fragment.data.decode()
+    assert "HX-Request" in fragment.headers["Vary"]
+
+
+def test_list_pages_and_shows_group_and_contact_count(client, users):
+    actor = Actor(users["rep"])
+    for number in range(30):
+        create_company(actor, name=f"Bolag {number:02d} AB", category=Category.get(name="Lead"))
+    first = client.get("/companies").data.decode()
+    second = client.get("/companies?page=2").data.decode()
+    assert "Bolag 00 AB" in first and "Bolag 29 AB" not in first
+    assert "Bolag 29 AB" in second and "Bolag 00 AB" not in second
+    assert "Potential customer" in first
+    assert "26–30 of 30" in second
+
+
+@pytest.mark.parametrize("query", ["page=abc", "page=-3", "page=99999", "q=%25%27%22",
+                                   "group=nonsense", "q=" + "x" * 5000])
+def test_bad_query_strings_still_answer(client, sample, query):
+    assert client.get(f"/companies?{query}").status_code == 200
+
+
+def test_unknown_company_is_a_404_page(client):
+    response = client.get("/companies/4242")
+    assert response.status_code == 404
+    assert b"We could not find" in response.data and b"<html" in response.data
+
+
+def test_card_shows_contacts_and_timeline(client, sample):
+    page = client.get(f"/companies/{sample['lead'].id}").data.decode()
+    assert "Anna Berg" in page and "Bo Ek" in page and "Cai Lund" not in page
+    assert "Created in category Lead" in page
+
+
+def test_contacts_tab_column_chooser_filter_and_group_by(client, sample):
+    url = (f"/companies/{sample['lead'].id}?cols=1&col=group&col=source&group_by=source"
+           "&q=b")
+    tab = client.get(url, headers={**HTMX, "HX-Target": "contacts-tab"}).data.decode()
+    assert tab.lstrip().startswith('<section id="contacts-tab"')
+    assert "Category group" in tab and "Source" in tab and "E-mail</th>" not in tab
+    assert "linkedin" in tab and "Direct / unknown" in tab
+    only_bo = client.get(f"/companies/{sample['lead'].id}?q=Ek",
+                         headers={**HTMX, "HX-Target": "contacts-tab"}).data.decode()
+    assert "Bo Ek" in only_bo and "Anna Berg" not in only_bo
+
+
+def test_r10_moving_into_lead_category_updates_contacts_tab(client, sample):
+    customer = sample["customer"]
+    response = client.post(f"/companies/{customer.id}/category",
+                           data={"category": category_id("Lead")}, headers=HTMX)
+    body = response.data.decode()
+    assert response.status_code == 200
+    assert body.lstrip().startswith('<section id="category-panel"')
+    assert 'id="contacts-tab" class="card tab" hx-swap-oob="true"' in body
+    assert 'id="timeline" class="card" hx-swap-oob="true"' in body
+    assert ">Open</span>" in body
+    assert Contact.get_by_id(sample["cai"].id).lead_status.name == "Open"
+
+
+def test_r11_moving_out_keeps_statuses(client, sample):
+    client.post(f"/companies/{sample['lead'].id}/category",
+                data={"category": category_id("Customer")})
+    assert Contact.get_by_id(sample["anna"].id).lead_status.name == "Open"
+    assert Company.get_by_id(sample["lead"].id).category.name == "Customer"
+
+
+def test_move_without_htmx_redirects_to_card(client, sample):
+    response = client.post(f"/companies/{sample['lead'].id}/category",
+                           data={"category": category_id("Partner")})
+    assert response.status_code == 302 and response.location == f"/companies/{sample['lead'].id}"
+
+
+@pytest.mark.parametrize("value", ["", "abc", "9999"])
+def test_move_to_unknown_category_is_refused(client, sample, value):
+    before = History.select().count()
+    response = client.post(f"/companies/{sample['lead'].id}/category", data={"category": value},
+                           headers=HTMX)
+    assert response.status_code == 422
+    assert b"Choose a category" in response.data
+    assert History.select().count() == before
+
+
+def test_move_to_retired_category_is_a_conflict(client, sample):
+    Category.update(retired=True).where(Category.name == "Partner").execute()
+    response = client.post(f"/companies/{sample['lead'].id}/category",
+                           data={"category": category_id("Partner")}, headers=HTMX)
+    assert response.status_code == 409 and b"retired" in response.data
+    assert Company.get_by_id(sample["lead"].id).category.name == "Lead"
+
+
+def test_create_company_records_its_category(client, users):
+    response = client.post("/companies/new", data={
+        "name": " Nordvik Maskin AS ", "category": category_id("Lead"), "owner": users["rep"].id,
+        "website": "https://nordvik.example", "email": "post@nordvik.example"})
+    company = Company.get(Company.name == "Nordvik Maskin AS")
+    assert response.location == f"/companies/{company.id}"
+    assert company.owner_id == users["rep"].id
+    assert History.get(History.company == company).to_category.name == "Lead"
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"name": ""}, "This field is required."),
+    ({"email": "not-an-address"}, "Enter a valid e-mail address."),
+    ({"website": "nordvik"}, "Enter a full address"),
+    ({"phone": "call me"}, "Use digits"),
+    ({"category": "9999"}, "Not a valid choice"),
+    ({"owner": "abc"}, "Invalid Choice"),
+    ({"name": "x" * 201}, "cannot be longer than 200"),
+])
+def test_invalid_company_form_rerenders_and_saves_nothing(client, users, data, message):
+    form = {"name": "Valid AB", "category": category_id("Lead"), "owner": 0, **data}
+    before = Company.select().count()
+    response = client.post("/companies/new", data=form)
+    assert response.status_code == 422
+    assert message in response.data.decode()
+    assert Company.select().count() == before
+
+
+def test_edit_company(client, sample):
+    response = client.post(f"/companies/{sample['lead'].id}/edit",
+                           data={"name": "Fjällbo Bygg AB", "owner": 0, "city": "Umeå"})
+    assert response.status_code == 302
+    company = Company.get_by_id(sample["lead"].id)
+    assert (company.name, company.city, company.owner_id) == ("Fjällbo Bygg AB", "Umeå", None)
+    assert company.category.name == "Lead"
+
+
+def add_companies(actor, count):
+    for number in range(count):
+        company = create_company(actor, name=f"Extra {number}",
+                                 category=Category.get(name="Lead"), owner=actor.user)
+        create_contact(company, actor, first_name="X", last_name=str(number), owner=actor.user)
+
+
+def queries_for(client, url):
+    with count_queries() as counter:
+        assert client.get(url).status_code == 200
+    return counter.count
+
+
+def test_companies_list_query_count_is_fixed(client, users):
+    actor = Actor(users["rep"])
+    add_companies(actor, 3)
+    few = queries_for(client, "/companies")
+    add_companies(actor, 30)
+    assert queries_for(client, "/companies") == few
+    assert few <= 4
+
+
+def test_company_card_query_count_is_fixed(client, users, sample):
+    actor = Actor(users["rep"])
+    lead = sample["lead"]
+    url = f"/companies/{lead.id}?cols=1&col=category&col=group&col=status&col=owner"
+    few = queries_for(client, url)
+    for number in range(40):
+        create_contact(lead, actor, first_name="Many", last_name=str(number), owner=users["admin"])
+    assert queries_for(client, url) == few
+    assert queries_for(client, url + "&group_by=status") == few + 1
+    assert few <= 9
