@@ -12,7 +12,7 @@
     var close = document.createElement("button");
     close.type = "button";
     close.className = "toast-close";
-    close.setAttribute("aria-label", "×");
+    close.setAttribute("aria-label", document.body.dataset.closeLabel || "Close");
     close.textContent = "×";
     close.addEventListener("click", function () { toast.remove(); });
     toast.appendChild(close);

@@ -8,6 +8,7 @@ from peewee import JOIN
 
 from models import (Actor, Category, Company, LeadStatus, RuleViolation, User, create_company,
                     move_company, paginate, timeline)
+from models.schema import N_
 from models.search import (CompanySearch, ContactSearch, group_counts, grouped,
                            search_companies, search_contacts)
 
@@ -19,18 +20,19 @@ bp = Blueprint("companies", __name__)
 
 # The contacts tab's optional columns, in display order, and the default set.
 CONTACT_COLUMNS = {
-    "title": "Title",
-    "email": "E-mail",
-    "phone": "Phone",
-    "category": "Category",
-    "group": "Category group",
-    "status": "Lead status",
-    "owner": "Owner",
-    "source": "Source",
-    "created": "Created",
+    "title": N_("Title"),
+    "email": N_("E-mail"),
+    "phone": N_("Phone"),
+    "category": N_("Category"),
+    "group": N_("Category group"),
+    "status": N_("Lead status"),
+    "owner": N_("Owner"),
+    "source": N_("Source"),
+    "created": N_("Created"),
 }
 DEFAULT_COLUMNS = ["title", "email", "status", "owner", "source"]
-GROUP_BY = {"": "No grouping", "status": "Lead status", "owner": "Owner", "source": "Source"}
+GROUP_BY = {"": N_("No grouping"), "status": N_("Lead status"), "owner": N_("Owner"),
+            "source": N_("Source")}
 CONTACTS_PER_PAGE = 50
 
 

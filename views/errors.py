@@ -4,15 +4,17 @@ from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from models.schema import N_
+
 MESSAGES = {
-    400: "The request could not be understood.",
-    403: "You do not have access to this page.",
-    404: "We could not find that page or record.",
-    405: "That action is not allowed here.",
-    409: "That change conflicts with the current state.",
-    413: "The submitted data is too large.",
-    422: "Please correct the errors and try again.",
-    500: "Something went wrong on our side. Nothing was changed.",
+    400: N_("The request could not be understood."),
+    403: N_("You do not have access to this page."),
+    404: N_("We could not find that page or record."),
+    405: N_("That action is not allowed here."),
+    409: N_("That change conflicts with the current state."),
+    413: N_("The submitted data is too large."),
+    422: N_("Please correct the errors and try again."),
+    500: N_("Something went wrong on our side. Nothing was changed."),
 }
 
 

@@ -49,3 +49,9 @@ def page(browser, live_server):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+def htmx_settled(page):
+    """Wait until htmx has finished its requests, swaps and settling."""
+    page.wait_for_function(
+        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")

@@ -3,6 +3,8 @@ import models
 from models import Actor, Category, LeadStatus, User, create_company, create_contact
 from playwright.sync_api import expect
 
+from .conftest import htmx_settled
+
 
 def make_rep_with_contact():
     models.database.connect(reuse_if_open=True)
@@ -40,10 +42,40 @@ def test_r8_r13_lead_status_changed_in_place_is_kept_after_reload(page):
 
     status.get_by_role("link", name="Change").click()
     chooser = status.locator("select")
-    expect(chooser).to_be_focused()  # htmx has settled the swapped-in chooser
+    expect(chooser).to_be_focused()
+    htmx_settled(page)
     chooser.select_option(label="Qualified")
     expect(page.locator("#lead-status .status-pill")).to_have_text("Qualified")
     expect(page.locator("#timeline")).to_contain_text("from Open to Qualified")
 
     page.reload()
     expect(page.locator("#lead-status .status-pill")).to_have_text("Qualified")
+
+
+def test_refused_change_shows_its_message_to_the_user(page):
+    """An htmx 409 is not swapped silently: the message appears in a toast."""
+    contact = make_rep_with_contact()
+    sign_in(page)
+    page.goto(f"/contacts/{contact.id}")
+    page.locator("#lead-status").get_by_role("link", name="Change").click()
+    chooser = page.locator("#lead-status select")
+    expect(chooser).to_be_focused()
+    htmx_settled(page)
+    # Meanwhile a colleague moves the company to Customer (R8: no longer active).
+    models.database.connect(reuse_if_open=True)
+    models.move_company(contact.company, Category.get(Category.name == "Customer"), Actor())
+    models.database.close()
+    chooser.select_option(label="Qualified")
+    expect(page.locator("#toasts .toast")).to_contain_text("Lead status is not active")
+
+
+def test_expired_session_sends_the_page_to_login(page):
+    """An htmx request after the session ended loads the login page (HX-Redirect)."""
+    contact = make_rep_with_contact()
+    sign_in(page)
+    page.goto(f"/contacts/{contact.id}")
+    page.context.clear_cookies()
+    page.locator("#lead-status").get_by_role("link", name="Change").click()
+    expect(page.get_by_role("heading", name="Sign in to Tavla")).to_be_visible()
+    assert page.url.endswith(f"/login?next=/contacts/{contact.id}")
+    assert page.locator("#lead-status").count() == 0

@@ -140,3 +140,13 @@ class TestCsrf:
         response = app.test_client().post("/login", data={"email": "rep@example.test",
                                                           "password": PASSWORD})
         assert response.status_code == 400
+
+
+@pytest.mark.parametrize("language, companies, lead_status", [
+    ("en", "Companies", "Lead status"), ("sv", "Företag", "Leadstatus"),
+    ("nb", "Firmaer", "Leadstatus")])
+def test_interface_speaks_the_users_language(client, sample, language, companies, lead_status):
+    User.update(language=language).where(User.email == "rep@example.test").execute()
+    page = client.get(f"/contacts/{sample['anna'].id}").data.decode()
+    assert f">{companies}</a>" in page and f">{lead_status}</dt>" in page
+    assert f'<html lang="{language}">' in page
