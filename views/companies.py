@@ -6,7 +6,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from peewee import JOIN
 
-from models import (Actor, Category, Company, LeadStatus, RuleViolation, User, create_company,
+from models import (CATEGORY_GROUPS, Actor, Category, Company, LeadStatus, RuleViolation, User, create_company,
                     move_company, paginate, timeline)
 from models.schema import N_
 from models.search import (CompanySearch, ContactSearch, group_counts, grouped,
@@ -56,7 +56,8 @@ def home():
 def index():
     """Companies, searched by name and paged."""
     criteria = CompanySearch(text=request.args.get("q", "")[:200],
-                             category_groups=request.args.getlist("group")[:5])
+                             category_groups=[g for g in request.args.getlist("group")
+                                              if g in CATEGORY_GROUPS])
     page = paginate(search_companies(criteria), page_number(), per_page=25)
     return render("companies/index.html", "results", criteria=criteria, page=page)
 

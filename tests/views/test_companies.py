@@ -20,6 +20,14 @@ def test_list_is_a_page_and_an_htmx_fragment(client, sample):
     assert "HX-Request" in fragment.headers["Vary"]
 
 
+def test_list_filters_by_category_group_and_ignores_an_empty_one(client, sample):
+    # The search form always sends its group select, empty for "all groups".
+    everything = client.get("/companies?q=&group=").data.decode()
+    assert "Kundgården AB" in everything and "Fjällbo AB" in everything
+    customers = client.get("/companies?group=customer").data.decode()
+    assert "Kundgården AB" in customers and "Fjällbo AB" not in customers
+
+
 def test_list_pages_and_shows_group_and_contact_count(client, users):
     actor = Actor(users["rep"])
     for number in range(30):
