@@ -9,8 +9,8 @@ from models.setup import upgrade_database
 
 
 @pytest.fixture
-def empty_db(tmp_path):
-    db = models.bind_database(f"sqlite:///{tmp_path / 'fresh.db'}")
+def empty_db(empty_database_url):
+    db = models.bind_database(empty_database_url)
     db.connect()
     yield db
     db.close()
@@ -32,14 +32,15 @@ def test_r3_upgraded_database_keeps_its_data_and_gets_no_default_categories(empt
     upgrade_database(empty_db, target="0001_initial")
     # An old database: its own categories, a company and a contact, no lead status.
     now = datetime.datetime(2025, 1, 1)
+    p = empty_db.param
     empty_db.execute_sql("INSERT INTO category (name, description, sort_order, retired) "
-                         "VALUES ('Prospect', '', 0, 0)")
+                         "VALUES ('Prospect', '', 0, FALSE)")
     empty_db.execute_sql("INSERT INTO company (name, category_id, phone, email, website, city, "
-                         "country, created_at, updated_at) VALUES ('Gamla AB', 1, '', '', '', "
-                         "'', '', ?, ?)", (now, now))
+                         f"country, created_at, updated_at) VALUES ('Gamla AB', 1, '', '', '', "
+                         f"'', '', {p}, {p})", (now, now))
     empty_db.execute_sql("INSERT INTO contact (company_id, first_name, last_name, title, email, "
                          "phone, created_at, updated_at) VALUES (1, 'Greta', 'Gammal', '', '', "
-                         "'', ?, ?)", (now, now))
+                         f"'', {p}, {p})", (now, now))
 
     assert upgrade_database(empty_db, "en") is False
 
