@@ -1,12 +1,15 @@
 """Tavla's data and rules, free of Flask: usable from views, CLI and tests."""
 from .db import BaseModel, bind_database, database, is_sqlite, make_database
 from .pagination import Page, paginate
+from .categories import (delete_category, reorder_categories, restore_category,
+                         retire_category, save_category, set_category_group,
+                         set_lead_status_enabled)
 from .rules import (Actor, RuleViolation, add_lead_status, create_company, create_contact,
-                    delete_category, lead_status_is_active, make_initial_status, move_company,
-                    reorder_lead_statuses, restore_category, restore_lead_status,
-                    retire_category, retire_lead_status, set_category_group,
-                    set_lead_status, set_lead_status_enabled, timeline)
-from .schema import (CATEGORY_GROUPS, LANGUAGES, POTENTIAL, ROLES, TABLES, Category,
+                    lead_status_is_active, make_initial_status, move_company,
+                    reorder_lead_statuses, restore_lead_status, retire_lead_status,
+                    set_lead_status, timeline)
+from .audit import audit_entries, record_audit
+from .schema import (CATEGORY_GROUPS, LANGUAGES, POTENTIAL, ROLES, TABLES, AuditLog, Category,
                      Company, Contact, History, LeadStatus, User)
 from .setup import create_default_lists, upgrade_database
 

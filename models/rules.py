@@ -5,8 +5,7 @@ from dataclasses import dataclass
 from peewee import JOIN, fn
 
 from .db import database
-from .schema import (CATEGORY_GROUPS, N_, POTENTIAL, Category, Company, Contact,
-                     History, LeadStatus, User, now)
+from .schema import N_, Category, Company, Contact, History, LeadStatus, User, now
 
 
 class RuleViolation(Exception):
@@ -38,49 +37,6 @@ def lead_status_is_active(contact):
 def _history(kind, company, actor, **changes):
     return History.create(kind=kind, company=company, actor=actor.user,
                           source=actor.source, source_label=actor.label, **changes)
-
-
-# --- Categories (R1, R2, R4) -------------------------------------------------
-
-def set_category_group(category, group):
-    """R1: every category belongs to exactly one of the fixed groups."""
-    if group not in CATEGORY_GROUPS:
-        raise RuleViolation(N_("Unknown category group."))
-    with database.atomic():
-        category.group = group
-        if group != POTENTIAL:
-            # R2 forbids the flag outside Potential customer, so it goes.
-            category.lead_status_enabled = False
-        category.save()
-    return category
-
-
-def set_lead_status_enabled(category, enabled):
-    """R2: *Enable lead status* can only be set on a Potential customer category."""
-    if enabled and category.group != POTENTIAL:
-        raise RuleViolation(
-            N_("Lead status can only be enabled on a category in the group Potential customer."))
-    category.lead_status_enabled = bool(enabled)
-    category.save()
-    return category
-
-
-def retire_category(category):
-    """R4: a category is retired (hidden from choosers), never deleted with its companies."""
-    category.retired = True
-    category.save()
-
-
-def restore_category(category):
-    category.retired = False
-    category.save()
-
-
-def delete_category(category):
-    """R4: only a category no company uses may be deleted; others are retired."""
-    if Company.select().where(Company.category == category).exists():
-        raise RuleViolation(N_("This category is in use; retire it instead."))
-    category.delete_instance()
 
 
 # --- Lead statuses (R5, R6) --------------------------------------------------
@@ -188,28 +144,28 @@ def move_company(company, category, actor):
         _history(History.CATEGORY, company, actor,
                  from_category=previous, to_category=category)
         if category.lead_status_active and not previous.lead_status_active:
-            _reset_to_initial_status(company, actor)
+            reset_contacts_to_initial_status(Contact.company == company, actor)
     return True
 
 
-def _reset_to_initial_status(company, actor):
-    """R10: every contact of the company gets the initial status, each change recorded."""
+def reset_contacts_to_initial_status(which_contacts, actor):
+    """R10: the contacts matching `which_contacts` get the initial status, each change recorded."""
     initial = LeadStatus.initial()
     changed_at = now()
     # One INSERT ... SELECT records every contact's change, then one UPDATE
-    # makes it, so a company with many contacts costs two statements.
+    # makes it, so a company (or a whole category) costs two statements.
     (History.insert_from(
         Contact.select(Contact.company, Contact.id, Contact.lead_status,
                        initial.id, History.LEAD_STATUS, changed_at,
                        actor.user.id if actor.user else None, actor.source, actor.label)
-        .where((Contact.company == company)
+        .where(which_contacts
                & ((Contact.lead_status.is_null()) | (Contact.lead_status != initial))),
         [History.company, History.contact, History.from_status, History.to_status,
          History.kind, History.created_at, History.actor, History.source,
          History.source_label])
      .execute())
     (Contact.update(lead_status=initial, status_changed_at=changed_at)
-     .where(Contact.company == company)
+     .where(which_contacts)
      .execute())
 
 

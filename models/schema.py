@@ -95,6 +95,22 @@ class LeadStatus(BaseModel):
     sort_order = IntegerField(default=0)
     is_initial = BooleanField(default=False)
     retired = BooleanField(default=False)
+    # Names and descriptions per interface language; empty means "use the
+    # default name / description above".
+    name_en = CharField(default="")
+    name_sv = CharField(default="")
+    name_nb = CharField(default="")
+    description_en = TextField(default="")
+    description_sv = TextField(default="")
+    description_nb = TextField(default="")
+
+    def name_in(self, language):
+        """The name in `language`, falling back to the default name."""
+        return getattr(self, f"name_{language}", "") or self.name
+
+    def description_in(self, language):
+        """The description (the tooltip of R13) in `language`, or the default one."""
+        return getattr(self, f"description_{language}", "") or self.description
 
     @classmethod
     def ordered(cls, include_retired=False):
@@ -176,4 +192,14 @@ class History(BaseModel):
         )
 
 
-TABLES = [User, Category, LeadStatus, Company, Contact, History]
+class AuditLog(BaseModel):
+    """Who changed which list entry or user, when, and how."""
+    created_at = DateTimeField(default=now, index=True)
+    actor = ForeignKeyField(User, null=True, backref="+")
+    area = CharField()
+    action = CharField()
+    subject = CharField(default="")
+    details = TextField(default="")
+
+
+TABLES = [User, Category, LeadStatus, Company, Contact, History, AuditLog]

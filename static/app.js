@@ -37,5 +37,41 @@
     showToast(document.body.dataset.offlineMessage || "The server could not be reached.", "error");
   });
 
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  // Drag-to-reorder lists: an element with data-sortable-url gets SortableJS;
+  // after a drop the ids of its [data-id] children are posted in their new
+  // order, and the answer replaces the element named by data-sortable-target.
+  function initSortables(root) {
+    if (typeof Sortable === "undefined") { return; }
+    root.querySelectorAll("[data-sortable-url]").forEach(function (list) {
+      if (list.dataset.sortableReady) { return; }
+      list.dataset.sortableReady = "1";
+      Sortable.create(list, {
+        handle: ".handle",
+        animation: 150,
+        forceFallback: list.dataset.sortableFallback === "1",
+        onEnd: function (evt) {
+          if (evt.oldIndex === evt.newIndex) { return; }
+          var ids = Array.prototype.map.call(list.querySelectorAll("[data-id]"), function (row) {
+            return row.dataset.id;
+          });
+          htmx.ajax("POST", list.dataset.sortableUrl, {
+            source: list,
+            target: list.dataset.sortableTarget || list,
+            swap: "outerHTML",
+            values: { order: ids },
+            headers: { "X-CSRFToken": csrfToken() }
+          });
+        }
+      });
+    });
+  }
+
+  htmx.onLoad(initSortables);
+
   window.tavla = { showToast: showToast };
 })();

@@ -1,10 +1,11 @@
 """One blueprint per screen; `register` wires them and the shared hooks."""
-from . import auth, cli, companies, contacts, errors, i18n, settings
+from . import (auth, categories, cli, companies, contacts, errors, i18n, settings, statuses,
+               users)
 from .common import oob
 
 
 def register(app):
-    for module in (auth, companies, contacts, settings):
+    for module in (auth, companies, contacts, settings, categories, statuses, users):
         app.register_blueprint(module.bp)
     app.register_blueprint(cli.bp)
     errors.register(app)

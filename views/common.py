@@ -1,7 +1,7 @@
 """What every screen shares: fragment-or-page rendering, fetch-or-404, roles."""
 from functools import wraps
 
-from flask import abort, make_response, render_template, request
+from flask import abort, current_app, make_response, render_template, request
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from jinja2 import pass_context
@@ -58,6 +58,17 @@ def role_required(*roles):
             return view(*args, **kwargs)
         return wrapped
     return decorator
+
+
+def admin_only(blueprint):
+    """Guard every route of `blueprint`, fragments included: sign-in, then admin role."""
+    @blueprint.before_request
+    def require_admin():
+        if not current_user.is_authenticated:
+            return current_app.login_manager.unauthorized()
+        if not current_user.is_admin:
+            abort(403)
+    return blueprint
 
 
 def page_number():

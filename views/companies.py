@@ -15,6 +15,7 @@ from models.search import (CompanySearch, ContactSearch, group_counts, grouped,
 from .common import get_or_404, int_list, page_number, render, rule_message
 from .errors import error_response
 from .forms import CompanyForm, form_values
+from .i18n import status_name
 
 bp = Blueprint("companies", __name__)
 
@@ -89,7 +90,7 @@ def group_key(contact, grouping):
 def group_title(key, grouping, rows):
     first = next(iter(rows), None)
     if grouping == "status":
-        return first.lead_status.name if key else gettext("No lead status")
+        return status_name(first.lead_status) if key else gettext("No lead status")
     if grouping == "owner":
         return first.owner.name if key else gettext("No owner")
     return key or gettext("Direct / unknown")

@@ -1,9 +1,18 @@
 """Interface language per user (en, sv, nb) and template helpers for labels."""
 from flask import current_app, request
-from flask_babel import format_datetime, gettext
+from flask_babel import format_datetime, get_locale, gettext
 from flask_login import current_user
 
 from models import CATEGORY_GROUPS, LANGUAGES, ROLES
+from models.schema import N_
+
+AUDIT_AREAS = {
+    "categories": N_("Company categories"),
+    "lead_statuses": N_("Lead statuses"),
+    "users": N_("Users"),
+    "workflow": N_("Lead categorization"),
+    "web_forms": N_("Web forms"),
+}
 
 
 def select_locale():
@@ -18,9 +27,26 @@ def group_label(code):
     return gettext(CATEGORY_GROUPS.get(code, code))
 
 
+def current_language():
+    return get_locale().language if get_locale() else "en"
+
+
+def status_name(status):
+    """A lead status's name in the interface language (falls back to the default name)."""
+    return status.name_in(current_language()) if status else ""
+
+
+def status_description(status):
+    """A lead status's description in the interface language: the tooltip of R13."""
+    return status.description_in(current_language()) if status else ""
+
+
 def register(app):
     app.jinja_env.globals.update(
         group_label=group_label,
+        status_name=status_name,
+        audit_area_label=lambda code: gettext(AUDIT_AREAS.get(code, code)),
+        status_description=status_description,
         role_label=lambda code: gettext(ROLES.get(code, code)),
         CATEGORY_GROUPS=CATEGORY_GROUPS,
         LANGUAGES=LANGUAGES,

@@ -61,7 +61,7 @@ def test_passwords_are_hashed(users):
 @pytest.mark.parametrize("role, status", [("rep", 403), ("manager", 403), ("admin", 200)])
 def test_settings_are_for_admins_only(app, users, role, status):
     client = sign_in(app.test_client(), f"{role}@example.test")
-    assert client.get("/settings/").status_code == status
+    assert client.get("/settings/", follow_redirects=True).status_code == status
     assert (b"/settings/" in client.get("/companies").data) == (role == "admin")
 
 
