@@ -53,7 +53,9 @@
       Sortable.create(list, {
         handle: ".handle",
         animation: 150,
-        forceFallback: list.dataset.sortableFallback === "1",
+        // The fallback drag (mouse and touch events instead of native HTML5
+        // drag and drop) behaves the same on desktop and touch screens.
+        forceFallback: true,
         onEnd: function (evt) {
           if (evt.oldIndex === evt.newIndex) { return; }
           var ids = Array.prototype.map.call(list.querySelectorAll("[data-id]"), function (row) {

@@ -35,7 +35,9 @@ def render(template, block=None, status=200, **context):
 
 def get_or_404(query, object_id):
     """Fetch one row of `query` (a model or a select) by id, or answer with the 404 page."""
-    model = query if isinstance(query, type) else query.model
+    if isinstance(query, type):
+        query = query.select()
+    model = query.model
     try:
         return query.where(model.id == object_id).get()
     except DoesNotExist:
