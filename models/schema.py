@@ -1,8 +1,8 @@
 """The tables of Tavla. Rules that change them live in models/rules.py."""
 import datetime
 
-from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField,
-                    IntegerField, TextField)
+from peewee import (BooleanField, CharField, DateField, DateTimeField, DecimalField,
+                    ForeignKeyField, IntegerField, TextField)
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .db import BaseModel
@@ -202,4 +202,62 @@ class AuditLog(BaseModel):
     details = TextField(default="")
 
 
-TABLES = [User, Category, LeadStatus, Company, Contact, History, AuditLog]
+SALE_STATUSES = {"open": N_("Open"), "sold": N_("Sold"), "lost": N_("Lost")}
+CURRENCIES = ("SEK", "NOK", "DKK", "EUR", "USD")
+
+
+class Sale(BaseModel):
+    """R14: a deal under a company, optionally with one of its contacts."""
+    company = ForeignKeyField(Company, backref="sales", on_delete="CASCADE")
+    contact = ForeignKeyField(Contact, null=True, backref="sales", on_delete="SET NULL")
+    title = CharField()
+    amount = DecimalField(max_digits=14, decimal_places=2)
+    currency = CharField(default="SEK")
+    sale_date = DateField(index=True)
+    owner = ForeignKeyField(User, null=True, backref="+")
+    status = CharField(default="open", index=True)
+    created_at = DateTimeField(default=now)
+    updated_at = DateTimeField(default=now)
+
+
+# R15: the events lead categorization listens to, in settings order.
+TRIGGERS = {
+    "sale_sold": N_("Sale marked Sold"),
+    "sale_lost": N_("Sale marked Lost"),
+    "sale_registered": N_("Sale registered"),
+    "status_set": N_("Lead status set to %(status)s"),
+}
+
+
+class CategorizationRule(BaseModel):
+    """R15: one rule; the three sale rules exist once, rule 4 once per lead status."""
+    trigger = CharField()
+    lead_status = ForeignKeyField(LeadStatus, null=True, backref="+")
+    enabled = BooleanField(default=False)
+    target_category = ForeignKeyField(Category, null=True, backref="+")
+    ask_confirm = BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("trigger", "lead_status"), True),)
+
+
+class CategorySuggestion(BaseModel):
+    """R17: a rule's proposal waiting for a user to accept, change or decline it."""
+    PENDING, ACCEPTED, DECLINED = "pending", "accepted", "declined"
+
+    company = ForeignKeyField(Company, backref="suggestions", on_delete="CASCADE")
+    rule = ForeignKeyField(CategorizationRule, null=True, backref="+", on_delete="SET NULL")
+    from_category = ForeignKeyField(Category, backref="+")
+    proposed_category = ForeignKeyField(Category, backref="+")
+    state = CharField(default="pending", index=True)
+    source = CharField(default="user")
+    source_label = CharField(default="")
+    caused_by = ForeignKeyField(User, null=True, backref="+")
+    created_at = DateTimeField(default=now)
+    resolved_by = ForeignKeyField(User, null=True, backref="+")
+    resolved_at = DateTimeField(null=True)
+    chosen_category = ForeignKeyField(Category, null=True, backref="+")
+
+
+TABLES = [User, Category, LeadStatus, Company, Contact, History, AuditLog, Sale,
+          CategorizationRule, CategorySuggestion]

@@ -1,0 +1,291 @@
+"""Lead categorization (R15-R19): events, the rules that answer them, suggestions.
+
+An event (a sale registered, marked Sold or Lost, a lead status set) is
+judged by `evaluate`, which applies the guards of R16 and says what should
+happen: nothing, a change now, or a proposal. `apply_rules` carries that
+out inside the caller's transaction, so the triggering change, the category
+change and their history are written together. A category change made by a
+rule goes through `move_company` exactly like a manual one (R19), and no
+rule listens to category changes, so rules never trigger each other.
+"""
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from peewee import JOIN
+
+from .audit import describe_changes, record_audit
+from .db import database
+from .rules import Actor, RuleViolation, lead_status_is_active, move_company, set_lead_status
+from .schema import (CURRENCIES, N_, POTENTIAL, SALE_STATUSES, TRIGGERS, CategorizationRule,
+                     Category, CategorySuggestion, Company, LeadStatus, Sale, User, now)
+
+SALE_EVENTS = {"sold": "sale_sold", "lost": "sale_lost"}
+
+
+@dataclass(frozen=True)
+class Event:
+    trigger: str
+    company: Company
+    lead_status: LeadStatus | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a rule decided: action is "none", "change" or "propose"."""
+    action: str
+    rule: CategorizationRule | None = None
+    category: Category | None = None
+    suggestion: CategorySuggestion | None = None
+
+    NONE = None  # set below
+
+
+Outcome.NONE = Outcome("none")
+
+
+def rule_label(rule, status_name=None):
+    """A rule's readable name, as recorded in history (R19)."""
+    if rule.trigger == "status_set":
+        name = status_name or (rule.lead_status.name if rule.lead_status_id else "?")
+        return TRIGGERS["status_set"] % {"status": name}
+    return TRIGGERS[rule.trigger]
+
+
+def find_rule(trigger, lead_status=None):
+    query = (CategorizationRule.select(CategorizationRule, Category)
+             .join(Category, JOIN.LEFT_OUTER,
+                   on=(CategorizationRule.target_category == Category.id),
+                   attr="target_category")
+             .where(CategorizationRule.trigger == trigger,
+                    CategorizationRule.enabled == True))  # noqa: E712
+    if trigger == "status_set":
+        query = query.where(CategorizationRule.lead_status == lead_status)
+    return query.first()
+
+
+def evaluate(event):
+    """R15, R16: the outcome of `event` for its company, without changing anything."""
+    company = event.company
+    current = Category.get_by_id(company.category_id)
+    # R16: only companies in the Potential customer group are touched;
+    # a customer is never downgraded by automation.
+    if current.group != POTENTIAL:
+        return Outcome.NONE
+    if event.trigger == "status_set" and not current.lead_status_active:
+        return Outcome.NONE
+    rule = find_rule(event.trigger, event.lead_status)
+    if rule is None or rule.target_category is None:
+        return Outcome.NONE
+    if rule.target_category.id == current.id or rule.target_category.retired:
+        return Outcome.NONE
+    return Outcome("propose" if rule.ask_confirm else "change", rule, rule.target_category)
+
+
+def apply_rules(event, actor):
+    """Carry out the outcome of `event`; a proposal becomes a pending suggestion (R17).
+
+    The caller shows a pending suggestion made for an interactive user as a
+    dialog at once; without a user at hand it waits on the company card.
+    """
+    outcome = evaluate(event)
+    if outcome.action == "change":
+        label = rule_label(outcome.rule, event.lead_status.name if event.lead_status else None)
+        move_company(event.company, outcome.category,
+                     Actor(actor.user, source="rule", label=label))
+    elif outcome.action == "propose":
+        suggestion = CategorySuggestion.create(
+            company=event.company, rule=outcome.rule,
+            from_category=event.company.category_id, proposed_category=outcome.category,
+            source=actor.source, source_label=actor.label, caused_by=actor.user)
+        outcome = Outcome("propose", outcome.rule, outcome.category, suggestion)
+    return outcome
+
+
+# --- Events from the app ------------------------------------------------------
+
+def set_lead_status_with_rules(contact, status, actor):
+    """R8 + R15 rule 4: set the status and let the rules answer, in one transaction."""
+    with database.atomic():
+        if not set_lead_status(contact, status, actor):
+            return Outcome.NONE
+        return apply_rules(Event("status_set", contact.company, status), actor)
+
+
+def validate_sale(title, amount, currency, sale_date, status):
+    """R14: a title, an amount of zero or more, a known currency and status, a date."""
+    if not (title or "").strip():
+        raise RuleViolation(N_("A sale needs a title."))
+    try:
+        amount = Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        raise RuleViolation(N_("The amount must be a number.")) from None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e12"):
+        raise RuleViolation(N_("The amount must be zero or more."))
+    if currency not in CURRENCIES:
+        raise RuleViolation(N_("Unknown currency."))
+    if status not in SALE_STATUSES:
+        raise RuleViolation(N_("Unknown sale status."))
+    if sale_date is None:
+        raise RuleViolation(N_("A sale needs a date."))
+    return amount.quantize(Decimal("0.01"))
+
+
+def register_sale(company, actor, title, amount, currency, sale_date, owner=None, contact=None,
+                  status="open"):
+    """R14: register a sale; rule 3 (and 1 or 2 when it is already Sold or Lost) may answer."""
+    amount = validate_sale(title, amount, currency, sale_date, status)
+    if contact is not None and contact.company_id != company.id:
+        raise RuleViolation(N_("The contact does not work at this company."))
+    with database.atomic():
+        sale = Sale.create(company=company, contact=contact, title=title.strip(), amount=amount,
+                           currency=currency, sale_date=sale_date, owner=owner, status=status)
+        outcome = apply_rules(Event("sale_registered", company), actor)
+        if status in SALE_EVENTS and outcome.action == "none":
+            outcome = apply_rules(Event(SALE_EVENTS[status], company), actor)
+    return sale, outcome
+
+
+def update_sale(sale, actor, title, amount, currency, sale_date, owner=None, contact=None,
+                status=None):
+    """Edit a sale; a change of status to Sold or Lost is an event like marking it."""
+    status = status or sale.status
+    amount = validate_sale(title, amount, currency, sale_date, status)
+    if contact is not None and contact.company_id != sale.company_id:
+        raise RuleViolation(N_("The contact does not work at this company."))
+    with database.atomic():
+        previous = sale.status
+        sale.title, sale.amount, sale.currency = title.strip(), amount, currency
+        sale.sale_date, sale.owner, sale.contact = sale_date, owner, contact
+        sale.status, sale.updated_at = status, now()
+        sale.save()
+        if status != previous and status in SALE_EVENTS:
+            return sale, apply_rules(Event(SALE_EVENTS[status], sale.company), actor)
+    return sale, Outcome.NONE
+
+
+def mark_sale(sale, status, actor):
+    """R14: mark a sale Open, Sold or Lost; Sold and Lost are events (rules 1, 2)."""
+    if status not in SALE_STATUSES:
+        raise RuleViolation(N_("Unknown sale status."))
+    if status == sale.status:
+        return Outcome.NONE
+    with database.atomic():
+        sale.status, sale.updated_at = status, now()
+        sale.save()
+        if status in SALE_EVENTS:
+            return apply_rules(Event(SALE_EVENTS[status], sale.company), actor)
+    return Outcome.NONE
+
+
+# --- Suggestions (R17) ----------------------------------------------------------
+
+def pending_suggestions(company):
+    """A company's open proposals with their categories, newest first."""
+    Proposed, From = Category.alias(), Category.alias()
+    return (CategorySuggestion
+            .select(CategorySuggestion, Proposed, From, CategorizationRule, User)
+            .join_from(CategorySuggestion, Proposed,
+                       on=(CategorySuggestion.proposed_category == Proposed.id),
+                       attr="proposed_category")
+            .join_from(CategorySuggestion, From,
+                       on=(CategorySuggestion.from_category == From.id), attr="from_category")
+            .join_from(CategorySuggestion, CategorizationRule, JOIN.LEFT_OUTER)
+            .join_from(CategorySuggestion, User, JOIN.LEFT_OUTER,
+                       on=(CategorySuggestion.caused_by == User.id), attr="caused_by")
+            .where(CategorySuggestion.company == company,
+                   CategorySuggestion.state == CategorySuggestion.PENDING)
+            .order_by(CategorySuggestion.created_at.desc(), CategorySuggestion.id.desc()))
+
+
+def _check_pending(suggestion, company):
+    if suggestion.state != CategorySuggestion.PENDING:
+        raise RuleViolation(N_("This suggestion has already been answered."))
+    if company.category_id != suggestion.from_category_id:
+        raise RuleViolation(N_("The company's category has changed since this was suggested; "
+                               "nothing was changed."))
+
+
+def accept_suggestion(suggestion, actor, category=None):
+    """R17: accept the proposed category, or pick another one; recorded like any move."""
+    company = Company.get_by_id(suggestion.company_id)
+    _check_pending(suggestion, company)
+    chosen = category or Category.get_by_id(suggestion.proposed_category_id)
+    if chosen.retired:
+        raise RuleViolation(N_("The category %(category)s is retired."), category=chosen.name)
+    rule = (CategorizationRule.get_or_none(CategorizationRule.id == suggestion.rule_id)
+            if suggestion.rule_id else None)
+    # The proposal accepted as it stands is the rule's change, confirmed by
+    # the user; another category is the user's own choice.
+    as_proposed = chosen.id == suggestion.proposed_category_id and rule is not None
+    mover = Actor(actor.user, source="rule", label=rule_label(rule)) if as_proposed else actor
+    with database.atomic():
+        move_company(company, chosen, mover)
+        suggestion.state = CategorySuggestion.ACCEPTED
+        suggestion.chosen_category = chosen
+        suggestion.resolved_by, suggestion.resolved_at = actor.user, now()
+        suggestion.save()
+    return company
+
+
+def decline_suggestion(suggestion, actor):
+    """R17: decline; the company keeps its category and the answer is kept."""
+    if suggestion.state != CategorySuggestion.PENDING:
+        raise RuleViolation(N_("This suggestion has already been answered."))
+    suggestion.state = CategorySuggestion.DECLINED
+    suggestion.resolved_by, suggestion.resolved_at = actor.user, now()
+    suggestion.save()
+
+
+# --- Settings (R15, R18) ---------------------------------------------------------
+
+def rules_for_settings():
+    """The three sale rules, then rule 4 for every lead status in list order.
+
+    Rule 4 rows that do not exist yet are returned unsaved, switched off.
+    """
+    rules = {(r.trigger, r.lead_status_id): r for r in CategorizationRule.select()}
+    rows = [rules.get((t, None)) or CategorizationRule(trigger=t)
+            for t in ("sale_sold", "sale_lost", "sale_registered")]
+    for status in LeadStatus.ordered():
+        rows.append(rules.get(("status_set", status.id))
+                    or CategorizationRule(trigger="status_set", lead_status=status))
+    return rows
+
+
+def save_rules(settings, actor):
+    """R18: store all rules at once; a switched-on rule without a target refuses the save.
+
+    `settings` maps (trigger, lead_status_id or None) to a dict with
+    enabled, target_category_id, ask_confirm.
+    """
+    valid_statuses = {s.id: s for s in LeadStatus.ordered()}
+    categories = {c.id: c for c in Category.select()}
+    for (trigger, status_id), values in settings.items():
+        if trigger not in TRIGGERS:
+            raise RuleViolation(N_("Unknown trigger."))
+        if (trigger == "status_set") != (status_id is not None):
+            raise RuleViolation(N_("Unknown trigger."))
+        if status_id is not None and status_id not in valid_statuses:
+            raise RuleViolation(N_("Unknown lead status."))
+        target = values.get("target_category_id")
+        if target is not None and target not in categories:
+            raise RuleViolation(N_("Unknown category."))
+        if values.get("enabled") and target is None:
+            raise RuleViolation(N_("Choose a category for every rule that is switched on."))
+    with database.atomic():
+        existing = {(r.trigger, r.lead_status_id): r for r in CategorizationRule.select()}
+        for key, values in settings.items():
+            rule = existing.get(key) or CategorizationRule(trigger=key[0], lead_status=key[1])
+            before = {"enabled": rule.enabled, "target": rule.target_category_id,
+                      "ask_confirm": rule.ask_confirm}
+            rule.enabled = bool(values.get("enabled"))
+            rule.target_category = values.get("target_category_id")
+            rule.ask_confirm = bool(values.get("ask_confirm"))
+            after = {"enabled": rule.enabled, "target": rule.target_category_id,
+                     "ask_confirm": rule.ask_confirm}
+            if before != after or rule.id is None:
+                rule.save()
+                if before != after:
+                    name = rule_label(rule, valid_statuses[key[1]].name if key[1] else None)
+                    record_audit(actor, "workflow", "changed", name,
+                                 describe_changes(before, after))
