@@ -183,13 +183,14 @@ def pending_suggestions(company):
     """A company's open proposals with their categories, newest first."""
     Proposed, From = Category.alias(), Category.alias()
     return (CategorySuggestion
-            .select(CategorySuggestion, Proposed, From, CategorizationRule, User)
+            .select(CategorySuggestion, Proposed, From, CategorizationRule, LeadStatus, User)
             .join_from(CategorySuggestion, Proposed,
                        on=(CategorySuggestion.proposed_category == Proposed.id),
                        attr="proposed_category")
             .join_from(CategorySuggestion, From,
                        on=(CategorySuggestion.from_category == From.id), attr="from_category")
             .join_from(CategorySuggestion, CategorizationRule, JOIN.LEFT_OUTER)
+            .join_from(CategorizationRule, LeadStatus, JOIN.LEFT_OUTER)
             .join_from(CategorySuggestion, User, JOIN.LEFT_OUTER,
                        on=(CategorySuggestion.caused_by == User.id), attr="caused_by")
             .where(CategorySuggestion.company == company,

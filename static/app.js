@@ -75,5 +75,35 @@
 
   htmx.onLoad(initSortables);
 
+  // A dialog the server marks data-autoshow (a rule's proposal, R17) opens
+  // as a modal as soon as it arrives.
+  htmx.onLoad(function (root) {
+    var dialogs = root.matches && root.matches("dialog[data-autoshow]")
+      ? [root] : root.querySelectorAll("dialog[data-autoshow]");
+    Array.prototype.forEach.call(dialogs, function (dialog) {
+      if (!dialog.open) { dialog.showModal(); }
+    });
+  });
+
+  // R18: the lead categorization form cannot be saved while a switched-on
+  // rule has no target category (the server refuses it too).
+  function checkRulesForm(form) {
+    var missing = 0;
+    form.querySelectorAll("[data-rule-row]").forEach(function (row) {
+      var enabled = row.querySelector("[data-rule-enabled]").checked;
+      var lacking = enabled && !row.querySelector("[data-rule-target]").value;
+      row.querySelector(".rule-missing").hidden = !lacking;
+      if (lacking) { missing += 1; }
+    });
+    form.querySelector("[data-rules-save]").disabled = missing > 0;
+  }
+
+  htmx.onLoad(function (root) {
+    root.querySelectorAll("[data-rules-form]").forEach(function (form) {
+      checkRulesForm(form);
+      form.addEventListener("change", function () { checkRulesForm(form); });
+    });
+  });
+
   window.tavla = { showToast: showToast };
 })();

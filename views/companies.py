@@ -6,9 +6,10 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from peewee import JOIN
 
-from models import (CATEGORY_GROUPS, Actor, Category, Company, LeadStatus, RuleViolation, User, create_company,
-                    move_company, paginate, timeline)
-from models.schema import N_
+from models import (CATEGORY_GROUPS, Actor, Category, Company, Contact, LeadStatus,
+                    RuleViolation, User, create_company, move_company, paginate, timeline)
+from models.categorization import pending_suggestions
+from models.schema import N_, SALE_STATUSES, Sale
 from models.search import (CompanySearch, ContactSearch, group_counts, grouped,
                            search_companies, search_contacts)
 
@@ -96,11 +97,31 @@ def group_title(key, grouping, rows):
     return key or gettext("Direct / unknown")
 
 
+def company_sales(company):
+    """The company's sales, newest first, with contact and owner in the same query."""
+    return (Sale.select(Sale, Contact, User)
+            .join_from(Sale, Contact, JOIN.LEFT_OUTER)
+            .join_from(Sale, User, JOIN.LEFT_OUTER, on=(Sale.owner == User.id), attr="owner")
+            .where(Sale.company == company)
+            .order_by(Sale.sale_date.desc(), Sale.id.desc()))
+
+
+def proposal_from_request(suggestions):
+    """The suggestion named by ?suggestion=<id>, shown as a dialog when it is still pending."""
+    wanted = request.args.get("suggestion", type=int)
+    return next((s for s in suggestions if s.id == wanted), None)
+
+
 def company_card(company, status=200, **extra):
     """Render the company card or the part of it an htmx request targets."""
     blocks = extra.pop("blocks", None)
+    suggestions = list(pending_suggestions(company))
     context = dict(
         company=company,
+        sales=list(company_sales(company)),
+        suggestions=suggestions,
+        proposal=proposal_from_request(suggestions),
+        sale_statuses=SALE_STATUSES,
         categories=list(Category.ordered()),
         statuses=list(LeadStatus.ordered(include_retired=True)),
         owners=list(User.active_users()),
@@ -136,7 +157,8 @@ def move(company_id):
     if not request.headers.get("HX-Request"):
         return redirect(url_for("companies.show", company_id=company.id))
     company = get_or_404(company_query(), company_id)
-    return company_card(company, blocks=["category_panel", "contacts_tab", "timeline"])
+    return company_card(company, blocks=["category_panel", "contacts_tab", "timeline",
+                                         "suggestions"])
 
 
 @bp.route("/companies/new", methods=["GET", "POST"])

@@ -3,8 +3,9 @@ from flask import Blueprint, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
-from models import (Actor, Company, LeadStatus, RuleViolation, create_contact,
-                    lead_status_is_active, set_lead_status, timeline)
+from models import (Actor, Category, LeadStatus, RuleViolation, create_contact,
+                    lead_status_is_active, timeline)
+from models.categorization import set_lead_status_with_rules
 from models.search import contacts_with_relations
 
 from .common import get_or_404, render, rule_message
@@ -26,6 +27,7 @@ def contact_card(contact, blocks=None, status=200, **extra):
         timeline=list(timeline(contact=contact)),
         editing_status=False,
         form=None,
+        proposal=None,
     )
     context.update(extra)
     return render("contacts/show.html", blocks, status=status, **context)
@@ -56,12 +58,26 @@ def set_status(contact_id):
     if status is None:
         return error_response(422, gettext("Choose a lead status from the list."))
     try:
-        set_lead_status(contact, status, Actor(current_user._get_current_object()))
+        outcome = set_lead_status_with_rules(contact, status,
+                                             Actor(current_user._get_current_object()))
     except RuleViolation as error:
         return error_response(409, rule_message(error))
     if not request.headers.get("HX-Request"):
+        if outcome.suggestion:
+            return redirect(url_for("companies.show", company_id=contact.company_id,
+                                    suggestion=outcome.suggestion.id))
         return redirect(url_for("contacts.show", contact_id=contact.id))
     contact = get_or_404(contacts_with_relations(), contact_id)
+    if outcome.action == "change":
+        # A rule moved the company: category (and maybe the status field, R11)
+        # changed, so the whole details panel is sent instead of the widget.
+        response = contact_card(contact, ["details", "timeline"])
+        response.headers["HX-Retarget"] = "#contact-details"
+        response.headers["HX-Reswap"] = "outerHTML"
+        return response
+    if outcome.suggestion:
+        return contact_card(contact, ["lead_status", "timeline", "dialog"],
+                            proposal=outcome.suggestion, categories=list(Category.ordered()))
     return contact_card(contact, ["lead_status", "timeline"])
 
 

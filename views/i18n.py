@@ -1,10 +1,10 @@
 """Interface language per user (en, sv, nb) and template helpers for labels."""
 from flask import current_app, request
-from flask_babel import format_datetime, get_locale, gettext
+from flask_babel import format_currency, format_date, format_datetime, get_locale, gettext
 from flask_login import current_user
 
 from models import CATEGORY_GROUPS, LANGUAGES, ROLES
-from models.schema import N_
+from models.schema import N_, TRIGGERS, CategorySuggestion
 
 AUDIT_AREAS = {
     "categories": N_("Company categories"),
@@ -41,10 +41,21 @@ def status_description(status):
     return status.description_in(current_language()) if status else ""
 
 
+def rule_name(item):
+    """The readable name of a lead categorization rule, or of a suggestion's rule."""
+    rule = item.rule if isinstance(item, CategorySuggestion) else item
+    if rule is None:
+        return ""
+    if rule.trigger == "status_set":
+        return gettext(TRIGGERS["status_set"], status=status_name(rule.lead_status))
+    return gettext(TRIGGERS.get(rule.trigger, rule.trigger))
+
+
 def register(app):
     app.jinja_env.globals.update(
         group_label=group_label,
         status_name=status_name,
+        rule_name=rule_name,
         audit_area_label=lambda code: gettext(AUDIT_AREAS.get(code, code)),
         status_description=status_description,
         role_label=lambda code: gettext(ROLES.get(code, code)),
@@ -53,3 +64,6 @@ def register(app):
     )
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
         format_datetime(value, fmt) if value else "")
+    app.jinja_env.filters["date"] = lambda value, fmt="medium": (
+        format_date(value, fmt) if value else "")
+    app.jinja_env.filters["money"] = lambda amount, currency: format_currency(amount, currency)
