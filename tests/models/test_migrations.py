@@ -60,9 +60,20 @@ def test_running_migrations_twice_changes_nothing(empty_db):
     assert Category.select().count() == 6
 
 
+def all_tables():
+    """Every table model of the app: the subclasses of BaseModel, however deep."""
+    found, todo = [], [models.BaseModel]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            todo.append(sub)
+            found.append(sub)
+    return found
+
+
 def test_migrated_schema_matches_the_models(empty_db):
     upgrade_database(empty_db, "en")
-    for model in TABLES:
+    assert set(TABLES) <= set(all_tables())
+    for model in all_tables():
         table = model._meta.table_name
         columns = {c.name for c in empty_db.get_columns(table)}
         assert columns == {f.column_name for f in model._meta.sorted_fields}, table
