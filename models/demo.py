@@ -280,7 +280,7 @@ class _Writer:
                                Contact.owner, Contact.lead_status, Contact.status_changed_at,
                                Contact.utm_source, Contact.utm_medium, Contact.utm_campaign,
                                Contact.utm_term, Contact.utm_content, Contact.created_at,
-                               Contact.updated_at]),
+                               Contact.updated_at, Contact.version]),
         "history": (History, [History.id, History.kind, History.created_at, History.company,
                               History.contact, History.from_status, History.to_status,
                               History.from_category, History.to_category, History.actor,
@@ -515,7 +515,9 @@ class _Generator:
                 "contacts", company_id, first, last, rng.choice(TITLES),
                 f"{email}@{domain}", self._phone(person), contact_owner, status,
                 self._datetime(changed) if chain else None, *utm,
-                self._datetime(contact_created), self._datetime(changed))
+                self._datetime(contact_created), self._datetime(changed),
+                # The version counts the contact's lead status changes.
+                len(chain))
 
             from_form = bool(utm[0]) and (number == 0 and via_form or rng.random() < 0.1)
             previous = None

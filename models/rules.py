@@ -2,7 +2,7 @@
 a web form or a test can call alike. Each write runs in one transaction."""
 from dataclasses import dataclass
 
-from peewee import JOIN, fn
+from peewee import JOIN
 
 from .db import database
 from .schema import N_, Category, Company, Contact, History, LeadStatus, User, now
@@ -37,46 +37,6 @@ def lead_status_is_active(contact):
 def _history(kind, company, actor, **changes):
     return History.create(kind=kind, company=company, actor=actor.user,
                           source=actor.source, source_label=actor.label, **changes)
-
-
-# --- Lead statuses (R5, R6) --------------------------------------------------
-
-def add_lead_status(name, description=""):
-    """R5: a new status goes last in the list."""
-    name = (name or "").strip()
-    if not name:
-        raise RuleViolation(N_("A lead status needs a name."))
-    last = LeadStatus.select(fn.MAX(LeadStatus.sort_order)).scalar() or 0
-    return LeadStatus.create(name=name, description=description.strip(), sort_order=last + 1)
-
-
-def reorder_lead_statuses(status_ids):
-    """R5: give the statuses the order of `status_ids`."""
-    with database.atomic():
-        for order, status_id in enumerate(status_ids):
-            LeadStatus.update(sort_order=order).where(LeadStatus.id == status_id).execute()
-
-
-def retire_lead_status(status):
-    """R6: the initial status cannot be retired; others keep history and contacts."""
-    if status.is_initial:
-        raise RuleViolation(N_("The initial lead status cannot be retired."))
-    status.retired = True
-    status.save()
-
-
-def restore_lead_status(status):
-    """R6: retiring is reversible."""
-    status.retired = False
-    status.save()
-
-
-def make_initial_status(status):
-    """R6: exactly one status is initial; it must be one in use."""
-    if status.retired:
-        raise RuleViolation(N_("A retired lead status cannot be the initial one."))
-    with database.atomic():
-        LeadStatus.update(is_initial=(LeadStatus.id == status.id)).execute()
 
 
 # --- Companies and contacts (R7-R12, R20) ------------------------------------
@@ -118,19 +78,22 @@ def set_lead_status(contact, status, actor):
         contact.lead_status = status
         contact.status_changed_at = now()
         contact.updated_at = now()
+        contact.version = (contact.version or 0) + 1
         contact.save()
         _history(History.LEAD_STATUS, contact.company, actor, contact=contact,
                  from_status=previous, to_status=status)
     return True
 
 
-def move_company(company, category, actor):
+def move_company(company, category, actor, reset_statuses=True):
     """R10, R11, R20: change a company's category and apply it to its contacts.
 
     Moving into a category with lead status active from one where it was not
     gives every contact the initial status; moving between two active
     categories keeps the statuses; moving out keeps the values (R11).
-    Returns False when the company already had the category.
+    `reset_statuses=False` is for undoing a move: the statuses R11 kept are
+    the ones to come back to. Returns False when the company already had
+    the category.
     """
     if category.id == company.category_id:
         return False
@@ -143,7 +106,8 @@ def move_company(company, category, actor):
         company.save()
         _history(History.CATEGORY, company, actor,
                  from_category=previous, to_category=category)
-        if category.lead_status_active and not previous.lead_status_active:
+        if (reset_statuses and category.lead_status_active
+                and not previous.lead_status_active):
             reset_contacts_to_initial_status(Contact.company == company, actor)
     return True
 
@@ -164,7 +128,8 @@ def reset_contacts_to_initial_status(which_contacts, actor):
          History.kind, History.created_at, History.actor, History.source,
          History.source_label])
      .execute())
-    (Contact.update(lead_status=initial, status_changed_at=changed_at)
+    (Contact.update(lead_status=initial, status_changed_at=changed_at,
+                    version=Contact.version + 1)
      .where(which_contacts)
      .execute())
 

@@ -154,6 +154,8 @@ class Contact(BaseModel):
     utm_content = CharField(default="")
     created_at = DateTimeField(default=now, index=True)
     updated_at = DateTimeField(default=now)
+    # Raised by every lead status change (see rules.set_lead_status).
+    version = IntegerField(default=0)
 
     @property
     def full_name(self):

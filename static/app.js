@@ -105,5 +105,112 @@
     });
   });
 
+  // Toasts the server sends (an undo offer) leave by themselves.
+  htmx.onLoad(function (root) {
+    var toasts = root.matches && root.matches(".toast[data-autohide]")
+      ? [root] : root.querySelectorAll(".toast[data-autohide]");
+    Array.prototype.forEach.call(toasts, function (toast) {
+      setTimeout(function () { toast.remove(); }, 10000);
+    });
+  });
+
+  // --- The lead board -----------------------------------------------------
+  // Cards are dragged between columns with SortableJS; a drop posts the new
+  // status with the card's version. While a drop's request is in flight
+  // every column is locked, so a quick second drag cannot duplicate a card.
+  // A refused drop puts the card back where it came from (the server's
+  // message is shown by the responseError toast above).
+  var boardBusy = false;
+  var boardRedrawWaiting = false;
+
+  function boardSortables() {
+    return Array.prototype.map.call(document.querySelectorAll("[data-board-column]"),
+      function (list) { return Sortable.get(list); }).filter(Boolean);
+  }
+
+  function lockBoard(locked) {
+    boardBusy = locked;
+    boardSortables().forEach(function (sortable) { sortable.option("disabled", locked); });
+    if (!locked && boardRedrawWaiting) {
+      boardRedrawWaiting = false;
+      htmx.trigger(document.body, "board-refresh");
+    }
+  }
+
+  function dropCard(evt) {
+    var card = evt.item;
+    var from = evt.from;
+    var oldIndex = evt.oldIndex;
+    if (evt.to === from) { return; }
+    lockBoard(true);
+    card.addEventListener("htmx:afterRequest", function (done) {
+      if (!done.detail.successful) {
+        from.insertBefore(card, from.children[oldIndex] || null);
+        htmx.trigger(document.body, "board-refresh");
+      }
+      lockBoard(false);
+    }, { once: true });
+    // The column says what a drop changes: data-card-field names the card's
+    // id (contact or company), data-target-field the new value (status or
+    // category) and data-target-id its id.
+    var values = { version: card.dataset.version };
+    values[evt.to.dataset.cardField] = card.dataset.id;
+    values[evt.to.dataset.targetField] = evt.to.dataset.targetId;
+    htmx.ajax("POST", evt.to.dataset.moveUrl, {
+      source: card,
+      target: card,
+      swap: "outerHTML",
+      values: values,
+      headers: { "X-CSRFToken": csrfToken() }
+    });
+  }
+
+  htmx.onLoad(function (root) {
+    if (typeof Sortable === "undefined") { return; }
+    root.querySelectorAll("[data-board-column]").forEach(function (list) {
+      if (Sortable.get(list)) { return; }
+      Sortable.create(list, {
+        group: "board",
+        draggable: ".card",
+        filter: ".move-menu, a",
+        preventOnFilter: false,
+        forceFallback: true,
+        animation: 120,
+        onStart: function () { boardBusy = true; },
+        onEnd: function (evt) {
+          if (evt.to === evt.from) { lockBoard(false); return; }
+          dropCard(evt);
+        }
+      });
+    });
+  });
+
+  // Live redraws wait while a card is in the air or a drop is being saved.
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    if (evt.detail.elt.matches && evt.detail.elt.matches("[data-board]") && boardBusy) {
+      evt.preventDefault();
+      boardRedrawWaiting = true;
+    }
+  });
+
+  // Polling fallback for browsers without EventSource: ask the feed every
+  // two seconds and raise the same "changed" event the SSE stream would.
+  if (!window.EventSource && document.body.hasAttribute("sse-connect")) {
+    var lastId = "";
+    setInterval(function () {
+      fetch("/events/poll?after=" + lastId, { credentials: "same-origin" })
+        .then(function (response) { return response.json(); })
+        .then(function (news) {
+          if (lastId !== "" && (news.contacts.length || news.companies.length)) {
+            document.querySelectorAll("[hx-trigger*='sse:changed']").forEach(function (elt) {
+              htmx.trigger(elt, "sse:changed");
+            });
+          }
+          lastId = news.last_id;
+        })
+        .catch(function () { /* the next round tries again */ });
+    }, 2000);
+  }
+
   window.tavla = { showToast: showToast };
 })();

@@ -1,12 +1,12 @@
 """One blueprint per screen; `register` wires them and the shared hooks."""
-from . import (auth, categories, cli, companies, contacts, errors, i18n, sales, settings,
-               statuses, users, workflow)
+from . import (auth, board, categories, cli, companies, contacts, errors, events, i18n, sales,
+               settings, statuses, users, workflow)
 from .common import oob
 
 
 def register(app):
-    for module in (auth, companies, contacts, sales, settings, categories, statuses, users,
-                   workflow):
+    for module in (auth, board, companies, contacts, events, sales, settings, categories,
+                   statuses, users, workflow):
         app.register_blueprint(module.bp)
     app.register_blueprint(cli.bp)
     errors.register(app)

@@ -175,3 +175,15 @@ def test_edit_sale_and_mark_lost_by_edit(client, sample):
     assert response.status_code == 302
     assert Sale.get_by_id(sale.id).title == "Renamed"
     assert Company.get_by_id(sample["lead"].id).category.name == "Lost opportunity"
+
+
+def test_r15_rule4_without_confirm_redraws_the_contact_details(client, sample):
+    switch_on("status_set", "Customer", status="Qualified")
+    response = client.post(f"/contacts/{sample['anna'].id}/lead-status",
+                           data={"lead_status": status_id("Qualified")}, headers=HTMX)
+    body = response.data.decode()
+    assert response.headers["HX-Retarget"] == "#contact-details"
+    assert body.lstrip().startswith('<section id="contact-details"')
+    # Customer has no lead status: the field is gone from the card (R11).
+    assert 'id="lead-status"' not in body and "Customer" in body
+    assert Company.get_by_id(sample["lead"].id).category.name == "Customer"

@@ -1,0 +1,158 @@
+"""The lead board: columns per lead status over any contact query, and moves.
+
+A drop goes through the same functions as the contact card (R8, R10-R19);
+the contact's version guards against a drop based on a stale card.
+"""
+import datetime
+from dataclasses import dataclass
+
+from peewee import JOIN, fn
+
+from .categorization import set_lead_status_with_rules
+from .db import database
+from .rules import Actor, RuleViolation, move_company, set_lead_status
+from .schema import N_, Category, Company, Contact, History, LeadStatus, User
+
+CARDS_PER_COLUMN = 50
+
+SORTS = {
+    "name": (Contact.last_name, Contact.first_name, Contact.id),
+    # Longest in the current status first: the ones that need attention.
+    "days": (Contact.status_changed_at.asc(nulls="first"), Contact.id),
+    "created": (Contact.created_at.desc(), Contact.id.desc()),
+}
+
+
+class StaleCard(RuleViolation):
+    """The card was moved or changed by someone else since it was shown."""
+
+
+def board_statuses():
+    """R6: retired statuses are no columns and no drop targets."""
+    return list(LeadStatus.ordered())
+
+
+def _conditions(query):
+    """The WHERE of a contact query, to reuse it in a leaner select."""
+    return [query._where] if query._where is not None else []
+
+
+def column_counts(query):
+    """{status id: exact number of contacts} for the whole query, in one GROUP BY.
+
+    The board's own query joins status and owner for the cards; the count
+    only needs contact and company, so those joins are dropped and the
+    count comes from the (owner, status, company) indexes.
+    """
+    lean = (Contact.select(Contact.lead_status, fn.COUNT(Contact.id))
+            .join(Company).join(Category)
+            .where(*_conditions(query), Contact.lead_status.is_null(False))
+            .group_by(Contact.lead_status))
+    return dict(lean.tuples())
+
+
+def column_cards(query, status_id, sort="name", offset=0, limit=CARDS_PER_COLUMN):
+    """One page of a column's cards, in the board's sort.
+
+    Only the columns a card shows are read: building hundreds of full rows
+    of five models costs more than the database does.
+    """
+    cards = (Contact
+             .select(Contact.id, Contact.first_name, Contact.last_name, Contact.version,
+                     Contact.lead_status, Contact.status_changed_at, Contact.utm_source,
+                     Contact.company, Contact.owner, Company.id, Company.name,
+                     Company.category, Category.id, Category.name, User.id, User.name)
+             .join(Company).join(Category)
+             .join_from(Contact, User, JOIN.LEFT_OUTER, on=(Contact.owner == User.id),
+                        attr="owner")
+             .where(*_conditions(query), Contact.lead_status == status_id)
+             .order_by(*SORTS.get(sort, SORTS["name"]))
+             .offset(offset).limit(limit))
+    return list(cards)
+
+
+def days_in_status(contact, today=None):
+    """Whole days since the contact's status last changed (0 when unknown)."""
+    if not contact.status_changed_at:
+        return 0
+    today = today or datetime.date.today()
+    return max(0, (today - contact.status_changed_at.date()).days)
+
+
+@dataclass(frozen=True)
+class Undo:
+    """What a move changed, so it can be put back while nothing else happened."""
+    contact_id: int
+    status_id: int
+    category_id: int
+    version: int
+
+
+def move_card(contact, status, version, actor):
+    """Drop `contact` on `status` if the card shown was current; returns (outcome, undo)."""
+    if contact.version != version:
+        raise StaleCard(N_("%(name)s was changed by someone else meanwhile; the card shows "
+                           "the current state now."), name=contact.full_name)
+    previous_status = contact.lead_status_id
+    previous_category = contact.company.category_id
+    outcome = set_lead_status_with_rules(contact, status, actor)
+    fresh = Contact.get_by_id(contact.id)
+    return outcome, Undo(contact.id, previous_status, previous_category, fresh.version)
+
+
+def undo_move(undo, actor):
+    """Put back a move and the category change a rule made with it (R19 both ways).
+
+    The company goes back without R10's reset: the statuses R11 kept are
+    exactly the ones it had.
+    """
+    contact = Contact.get_by_id(undo.contact_id)
+    if contact.version != undo.version:
+        raise StaleCard(N_("%(name)s has changed since; the move cannot be undone."),
+                        name=contact.full_name)
+    company = Company.get_by_id(contact.company_id)
+    with database.atomic():
+        if company.category_id != undo.category_id:
+            last_move = (History.select()
+                         .where(History.company == company, History.kind == History.CATEGORY)
+                         .order_by(History.id.desc()).first())
+            if last_move is None or last_move.source != "rule":
+                raise RuleViolation(N_("The company's category was changed by hand since; "
+                                       "the move cannot be undone."))
+            move_company(company, Category.get_by_id(undo.category_id),
+                         Actor(actor.user, label="Undo"), reset_statuses=False)
+            contact = Contact.get_by_id(contact.id)
+        set_lead_status(contact, LeadStatus.get_by_id(undo.status_id),
+                        Actor(actor.user, label="Undo"))
+    return Contact.get_by_id(contact.id)
+
+
+# --- Companies by category ---------------------------------------------------
+
+def company_board_categories():
+    """The columns of a company board: the Potential customer categories in use (R1)."""
+    return [c for c in Category.ordered() if c.group == "potential"]
+
+
+def company_cards(query, category_id, offset=0, limit=CARDS_PER_COLUMN):
+    """One page of a category column of companies, by name."""
+    return list(query.where(Company.category == category_id)
+                .order_by(Company.name, Company.id).offset(offset).limit(limit))
+
+
+def company_column_counts(query):
+    """{category id: number of companies} over the whole query."""
+    lean = (Company.select(Company.category, fn.COUNT(Company.id))
+            .join(Category)
+            .where(*_conditions(query))
+            .group_by(Company.category))
+    return dict(lean.tuples())
+
+
+def move_company_card(company, category, shown_category_id, actor):
+    """A company dropped on a category column: R10/R11 apply; a stale card is refused."""
+    if company.category_id != shown_category_id:
+        raise StaleCard(N_("%(name)s was moved by someone else meanwhile; the board shows "
+                           "the current state now."), name=company.name)
+    move_company(company, category, actor)
+    return Company.get_by_id(company.id)

@@ -1,0 +1,160 @@
+"""The lead board in a real browser: drags, the confirm dialog, refusals, live updates."""
+import models
+from models import Actor, Category, Contact, LeadStatus, User, create_company, create_contact
+from models.categorization import save_rules
+from playwright.sync_api import expect
+
+from .conftest import htmx_settled
+from .test_settings import drag
+
+PASSWORD = "correct horse"
+
+
+def setup_board():
+    """A rep with three leads at two Lead companies, all Open."""
+    models.database.connect(reuse_if_open=True)
+    rep = User(email="rita@example.test", name="Rita Rep", role="rep")
+    rep.set_password(PASSWORD)
+    rep.save()
+    lead = Category.get(Category.name == "Lead")
+    first = create_company(Actor(rep), name="Fjällbo AB", category=lead, owner=rep)
+    second = create_company(Actor(rep), name="Nordvik AS", category=lead, owner=rep)
+    contacts = [create_contact(first, Actor(rep), first_name="Anna", last_name="Berg", owner=rep),
+                create_contact(first, Actor(rep), first_name="Bo", last_name="Ek", owner=rep),
+                create_contact(second, Actor(rep), first_name="Cai", last_name="Lund",
+                               owner=rep)]
+    models.database.close()
+    return contacts
+
+
+def sign_in(page):
+    page.goto("/login")
+    page.get_by_label("E-mail").fill("rita@example.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Companies")).to_be_visible()
+
+
+def column(page, name):
+    return page.get_by_role("region", name=name, exact=True)
+
+
+def status_of(contact):
+    models.database.connect(reuse_if_open=True)
+    name = Contact.get_by_id(contact.id).lead_status.name
+    models.database.close()
+    return name
+
+
+def open_board(page):
+    page.get_by_role("link", name="Board", exact=True).click()
+    expect(column(page, "Open").locator(".card")).to_have_count(3)
+    htmx_settled(page)
+
+
+def test_drag_open_to_contacting_is_kept_after_reload(page, artifacts):
+    anna, _, _ = setup_board()
+    sign_in(page)
+    open_board(page)
+    card = page.locator(f"#card-{anna.id}")
+    drag(page, card.locator(".card-company"), column(page, "Contacting").locator("ol"))
+    expect(column(page, "Contacting").locator(f"#card-{anna.id}")).to_be_visible()
+    expect(column(page, "Contacting").locator(".count")).to_have_text("1")
+    expect(column(page, "Open").locator(".count")).to_have_text("2")
+    expect(page.locator("#toasts")).to_contain_text("Anna Berg moved to Contacting")
+    page.screenshot(path=artifacts / "board.png", full_page=True)
+    assert status_of(anna) == "Contacting"
+    page.reload()
+    expect(column(page, "Contacting").locator(f"#card-{anna.id}")).to_be_visible()
+
+
+def test_r17_drop_on_confirm_rule_status_shows_dialog_and_accept_moves(page):
+    anna, _, _ = setup_board()
+    models.database.connect(reuse_if_open=True)
+    save_rules({("status_set", LeadStatus.get(name="Qualified").id): {
+        "enabled": True, "ask_confirm": True,
+        "target_category_id": Category.get(name="Opportunity").id}}, Actor())
+    models.database.close()
+    sign_in(page)
+    open_board(page)
+    drag(page, page.locator(f"#card-{anna.id} .card-company"),
+         column(page, "Qualified").locator("ol"))
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("suggests Opportunity instead of Lead")
+    dialog.get_by_role("button", name="Move to Opportunity").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    models.database.connect(reuse_if_open=True)
+    assert Contact.get_by_id(anna.id).company.category.name == "Opportunity"
+    models.database.close()
+
+
+def test_r8_refused_drop_puts_the_card_back_with_a_message(page):
+    anna, _, _ = setup_board()
+    sign_in(page)
+    open_board(page)
+    # Meanwhile a colleague makes Fjällbo a customer: lead status is not active (R8).
+    models.database.connect(reuse_if_open=True)
+    models.move_company(Contact.get_by_id(anna.id).company, Category.get(name="Customer"),
+                        Actor())
+    models.database.close()
+    drag(page, page.locator(f"#card-{anna.id} .card-company"),
+         column(page, "Contacting").locator("ol"))
+    expect(page.locator("#toasts")).to_contain_text("Lead status is not active")
+    assert status_of(anna) == "Open"
+    expect(column(page, "Contacting").locator(".card")).to_have_count(0)
+
+
+def test_stale_card_is_refused_not_overwritten(page):
+    anna, _, _ = setup_board()
+    sign_in(page)
+    open_board(page)
+    # A colleague's change that the live feed has not delivered yet: the
+    # version moves on without a history row, so this board is not redrawn.
+    models.database.connect(reuse_if_open=True)
+    Contact.update(lead_status=LeadStatus.get(name="Nurture"), version=Contact.version + 1) \
+        .where(Contact.id == anna.id).execute()
+    models.database.close()
+    page.locator(f"#card-{anna.id} summary").click()
+    page.locator(f"#card-{anna.id}").get_by_role("button", name="Qualified", exact=True).click()
+    expect(page.locator("#toasts")).to_contain_text("changed by someone else")
+    assert status_of(anna) == "Nurture"
+
+
+def test_move_to_menu_and_undo(page):
+    _, bo, _ = setup_board()
+    sign_in(page)
+    open_board(page)
+    page.locator(f"#card-{bo.id} summary").click()
+    page.locator(f"#card-{bo.id}").get_by_role("button", name="Disqualified").click()
+    expect(column(page, "Disqualified").locator(".count")).to_have_text("1")
+    assert status_of(bo) == "Disqualified"
+    page.locator("#toasts").get_by_role("button", name="Undo").click()
+    expect(column(page, "Open").locator(f"#card-{bo.id}")).to_be_visible()
+    assert status_of(bo) == "Open"
+
+
+def test_second_rep_sees_the_move_live(page, browser, live_server):
+    anna, _, _ = setup_board()
+    sign_in(page)
+    open_board(page)
+    other = browser.new_context(base_url=live_server).new_page()
+    sign_in(other)
+    open_board(other)
+    page.locator(f"#card-{anna.id} summary").click()
+    page.locator(f"#card-{anna.id}").get_by_role("button", name="Contacting").click()
+    expect(column(other, "Contacting").locator(f"#card-{anna.id}")).to_be_visible(timeout=2500)
+    expect(column(other, "Contacting").locator(".count")).to_have_text("1")
+
+
+def test_company_board_drop_changes_category(page):
+    anna, _, _ = setup_board()
+    sign_in(page)
+    page.goto("/board/companies")
+    htmx_settled(page)
+    card = page.locator(f"#company-card-{anna.company.id}")
+    drag(page, card.locator(".card-meta").first, column(page, "Opportunity").locator("ol"))
+    expect(column(page, "Opportunity").locator(f"#company-card-{anna.company.id}")).to_be_visible()
+    expect(column(page, "Opportunity").locator(".count")).to_have_text("1")
+    models.database.connect(reuse_if_open=True)
+    assert Contact.get_by_id(anna.id).company.category.name == "Opportunity"
+    models.database.close()

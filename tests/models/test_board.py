@@ -1,0 +1,70 @@
+"""Board moves: the contact card's rules, stale cards, undo."""
+import pytest
+
+from models import Actor, Category, Company, Contact, History, LeadStatus, RuleViolation
+from models import create_company, create_contact
+from models.board import StaleCard, Undo, column_cards, column_counts, move_card, undo_move
+from models.categorization import save_rules
+from models.search import ContactSearch, search_contacts
+
+
+def status(name):
+    return LeadStatus.get(LeadStatus.name == name)
+
+
+@pytest.fixture
+def anna(db):
+    company = create_company(Actor(), name="Fjällbo AB", category=Category.get(name="Lead"))
+    return create_contact(company, Actor(), first_name="Anna", last_name="Berg")
+
+
+def test_counts_and_columns_follow_the_query(anna):
+    query = search_contacts(ContactSearch())
+    assert column_counts(query) == {status("Open").id: 1}
+    assert [c.id for c in column_cards(query, status("Open").id)] == [anna.id]
+
+
+def test_r8_move_sets_status_and_raises_version(anna):
+    shown = anna.version
+    outcome, undo = move_card(anna, status("Contacting"), shown, Actor())
+    fresh = Contact.get_by_id(anna.id)
+    assert fresh.lead_status.name == "Contacting" and fresh.version == shown + 1
+    assert undo == Undo(anna.id, status("Open").id, anna.company.category_id, fresh.version)
+
+
+def test_stale_version_is_refused(anna):
+    with pytest.raises(StaleCard):
+        move_card(anna, status("Contacting"), anna.version - 1, Actor())
+    assert Contact.get_by_id(anna.id).lead_status.name == "Open"
+
+
+def test_r8_move_where_not_active_is_refused(anna):
+    Company.update(category=Category.get(name="Customer")).execute()
+    with pytest.raises(RuleViolation, match="not active"):
+        move_card(Contact.get_by_id(anna.id), status("Contacting"), anna.version, Actor())
+
+
+def test_r19_undo_puts_back_status_and_the_rules_category_change(anna):
+    save_rules({("status_set", status("Disqualified").id): {
+        "enabled": True, "target_category_id": Category.get(name="Lost opportunity").id}},
+        Actor())
+    colleague = create_contact(anna.company, Actor(), first_name="Bo", last_name="Ek")
+    move_card(Contact.get_by_id(colleague.id), status("Contacting"), colleague.version, Actor())
+    _, undo = move_card(Contact.get_by_id(anna.id), status("Disqualified"),
+                        Contact.get_by_id(anna.id).version, Actor())
+    assert Company.get_by_id(anna.company_id).category.name == "Lost opportunity"
+    undo_move(undo, Actor())
+    assert Company.get_by_id(anna.company_id).category.name == "Lead"
+    assert Contact.get_by_id(anna.id).lead_status.name == "Open"
+    # Going back did not reset the colleague to Open (no R10 on undo).
+    assert Contact.get_by_id(colleague.id).lead_status.name == "Contacting"
+    assert History.select().where(History.source_label == "Undo").count() == 2
+
+
+def test_undo_after_another_change_is_refused(anna):
+    _, undo = move_card(anna, status("Contacting"), anna.version, Actor())
+    move_card(Contact.get_by_id(anna.id), status("Qualified"),
+              Contact.get_by_id(anna.id).version, Actor())
+    with pytest.raises(StaleCard):
+        undo_move(undo, Actor())
+    assert Contact.get_by_id(anna.id).lead_status.name == "Qualified"

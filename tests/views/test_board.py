@@ -1,0 +1,163 @@
+"""The board and the change feed through the test client."""
+import json
+
+import pytest
+from playhouse.test_utils import count_queries
+
+from models import Actor, Category, Contact, LeadStatus, create_company, create_contact
+from models.feed import latest_change_id
+
+from .conftest import HTMX
+
+
+def status_id(name):
+    return LeadStatus.get(LeadStatus.name == name).id
+
+
+def test_board_shows_my_active_leads_in_status_columns(client, sample, users):
+    page = client.get("/board").data.decode()
+    assert "Anna Berg" in page  # the rep owns Anna
+    assert "Bo Ek" not in page  # nobody owns Bo
+    assert "Cai Lund" not in page  # a customer's contact: lead status not active (R8)
+    everyone = client.get("/board?owner=all").data.decode()
+    assert "Bo Ek" in everyone and "Cai Lund" not in everyone
+    assert 'title="Sales is actively trying to reach the lead."' in everyone  # R13
+
+
+def test_board_remembers_its_filter(client, sample):
+    client.get("/board?owner=all")
+    assert "Bo Ek" in client.get("/board").data.decode()
+
+
+def test_move_answers_card_counts_and_undo(client, sample):
+    anna = sample["anna"]
+    response = client.post("/board/move", headers=HTMX, data={
+        "contact": anna.id, "status": status_id("Qualified"), "version": anna.version})
+    body = response.data.decode()
+    assert response.status_code == 200
+    assert body.lstrip().startswith(f'<li class="card" id="card-{anna.id}"')
+    assert f'<span id="count-{status_id("Qualified")}" class="count" hx-swap-oob="true">1' in body
+    assert 'hx-swap-oob="beforeend:#toasts"' in body and "Undo" in body
+    assert Contact.get_by_id(anna.id).lead_status.name == "Qualified"
+
+
+@pytest.mark.parametrize("data", [{}, {"contact": "x", "status": "1", "version": "0"},
+                                  {"contact": "4242", "status": "1", "version": "0"},
+                                  {"contact": "1", "status": "4242", "version": "0"},
+                                  {"contact": "1", "status": "2"}])
+def test_bad_moves_are_refused_and_change_nothing(client, sample, data):
+    response = client.post("/board/move", data=data, headers=HTMX)
+    assert response.status_code == 422 and b'class="error-message"' in response.data
+    assert Contact.get_by_id(sample["anna"].id).lead_status.name == "Open"
+
+
+def test_stale_move_is_a_conflict(client, sample):
+    anna = sample["anna"]
+    response = client.post("/board/move", headers=HTMX, data={
+        "contact": anna.id, "status": status_id("Qualified"), "version": anna.version + 5})
+    assert response.status_code == 409 and b"changed by someone else" in response.data
+
+
+def test_undo_endpoint_puts_the_status_back(client, sample):
+    anna = sample["anna"]
+    client.post("/board/move", data={"contact": anna.id, "status": status_id("Nurture"),
+                                     "version": anna.version})
+    fresh = Contact.get_by_id(anna.id)
+    response = client.post("/board/undo", headers=HTMX, data={
+        "contact": anna.id, "status": status_id("Open"), "category": fresh.company.category_id,
+        "version": fresh.version})
+    assert response.status_code == 200 and response.headers["HX-Trigger"] == "board-refresh"
+    assert Contact.get_by_id(anna.id).lead_status.name == "Open"
+
+
+def test_more_cards_of_a_column(client, users):
+    company = create_company(Actor(users["rep"]), name="Stor AB",
+                             category=Category.get(name="Lead"), owner=users["rep"])
+    for number in range(60):
+        create_contact(company, Actor(users["rep"]), first_name="P", last_name=f"{number:02d}",
+                       owner=users["rep"])
+    page = client.get("/board").data.decode()
+    assert page.count('class="card"') == 50 and "Show more (10 left)" in page
+    more = client.get(f"/board/column/{status_id('Open')}?offset=50").data.decode()
+    assert more.count('class="card"') == 10 and "Show more" not in more
+
+
+def test_board_query_count_is_fixed(client, users):
+    def queries():
+        with count_queries() as counter:
+            assert client.get("/board?owner=all").status_code == 200
+        return counter.count
+    actor = Actor(users["rep"])
+    company = create_company(actor, name="A", category=Category.get(name="Lead"))
+    create_contact(company, actor, first_name="A", last_name="A", owner=users["rep"])
+    few = queries()
+    for number in range(30):
+        company = create_company(actor, name=f"C{number}", category=Category.get(name="Lead"),
+                                 owner=users["admin"])
+        create_contact(company, actor, first_name="B", last_name=str(number), owner=users["rep"])
+    assert queries() == few
+
+
+def test_feed_reports_changes_after_an_id(client, sample):
+    last = latest_change_id()
+    client.post("/board/move", data={"contact": sample["anna"].id,
+                                     "status": status_id("Contacting"),
+                                     "version": sample["anna"].version})
+    news = client.get(f"/events/poll?after={last}").get_json()
+    assert news["contacts"] == [sample["anna"].id] and news["last_id"] > last
+    assert client.get(f"/events/poll?after={news['last_id']}").get_json()["contacts"] == []
+
+
+def test_event_stream_sends_changed_events(app, client, sample):
+    app.config.update(FEED_STREAM_SECONDS=0.3, FEED_POLL_SECONDS=0.05)
+    body = client.get("/events?after=0").data.decode()
+    assert "event: changed" in body
+    data = json.loads(body.split("data: ")[1].split("\n")[0])
+    assert sample["anna"].id in data["contacts"]
+
+
+def test_feed_needs_login(app, sample):
+    assert app.test_client().get("/events").status_code == 302
+
+
+def category_id(name):
+    return Category.get(Category.name == name).id
+
+
+def test_company_board_columns_are_potential_customer_categories(client, sample):
+    page = client.get("/board/companies").data.decode()
+    assert "Fjällbo AB" in page and "Kundgården AB" not in page
+    assert 'aria-label="Opportunity"' in page and 'aria-label="Customer"' not in page
+
+
+def test_r10_company_drop_changes_category_and_resets_statuses(client, sample):
+    lead = sample["lead"]
+    response = client.post("/board/companies/move", headers=HTMX, data={
+        "company": lead.id, "category": category_id("Opportunity"),
+        "version": category_id("Lead")})
+    assert response.status_code == 200
+    body = response.data.decode()
+    assert f'id="company-card-{lead.id}"' in body
+    assert f'<span id="count-{category_id("Opportunity")}" class="count" hx-swap-oob="true">1' \
+        in body
+    response = client.post("/board/companies/move", headers=HTMX, data={
+        "company": lead.id, "category": category_id("Marketing qualified lead (MQL)"),
+        "version": category_id("Opportunity")})
+    assert response.status_code == 200
+    # Into an enabled category from a disabled one: every contact starts over (R10).
+    assert {c.lead_status.name for c in Contact.select().where(Contact.company == lead)} \
+        == {"Open"}
+
+
+def test_stale_company_drop_is_refused(client, sample):
+    response = client.post("/board/companies/move", headers=HTMX, data={
+        "company": sample["lead"].id, "category": category_id("Opportunity"),
+        "version": category_id("Customer")})
+    assert response.status_code == 409 and b"moved by someone else" in response.data
+
+
+@pytest.mark.parametrize("data", [{}, {"company": "x", "category": "1", "version": "1"},
+                                  {"company": "1", "category": "4242", "version": "1"}])
+def test_bad_company_drops_change_nothing(client, sample, data):
+    assert client.post("/board/companies/move", data=data, headers=HTMX).status_code == 422
+    assert sample["lead"].category.name == "Lead"
