@@ -37,6 +37,15 @@ def _conditions(query):
     return [query._where] if query._where is not None else []
 
 
+def category_column_counts(query):
+    """{category id: number of contacts} for a board grouped by the company's category."""
+    lean = (Contact.select(Company.category, fn.COUNT(Contact.id))
+            .join(Company).join(Category)
+            .where(*_conditions(query))
+            .group_by(Company.category))
+    return dict(lean.tuples())
+
+
 def column_counts(query):
     """{status id: exact number of contacts} for the whole query, in one GROUP BY.
 
@@ -51,8 +60,12 @@ def column_counts(query):
     return dict(lean.tuples())
 
 
-def column_cards(query, status_id, sort="name", offset=0, limit=CARDS_PER_COLUMN):
+def column_cards(query, status_id, sort="name", offset=0, limit=CARDS_PER_COLUMN,
+                 by=Contact.lead_status):
     """One page of a column's cards, in the board's sort.
+
+    `by` is what the columns stand for: the lead status, or the company's
+    category when the board is grouped by category.
 
     Only the columns a card shows are read: building hundreds of full rows
     of five models costs more than the database does.
@@ -65,7 +78,7 @@ def column_cards(query, status_id, sort="name", offset=0, limit=CARDS_PER_COLUMN
              .join(Company).join(Category)
              .join_from(Contact, User, JOIN.LEFT_OUTER, on=(Contact.owner == User.id),
                         attr="owner")
-             .where(*_conditions(query), Contact.lead_status == status_id)
+             .where(*_conditions(query), by == status_id)
              .order_by(*SORTS.get(sort, SORTS["name"]))
              .offset(offset).limit(limit))
     return list(cards)

@@ -153,7 +153,7 @@
     // The column says what a drop changes: data-card-field names the card's
     // id (contact or company), data-target-field the new value (status or
     // category) and data-target-id its id.
-    var values = { version: card.dataset.version };
+    var values = { version: card.dataset[evt.to.dataset.versionAttr || "version"] };
     values[evt.to.dataset.cardField] = card.dataset.id;
     values[evt.to.dataset.targetField] = evt.to.dataset.targetId;
     htmx.ajax("POST", evt.to.dataset.moveUrl, {

@@ -4,8 +4,9 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from models import Actor, Category, Company, Contact, LeadStatus, RuleViolation, User
-from models.board import (CARDS_PER_COLUMN, SORTS, Undo, board_statuses, column_cards,
-                          column_counts, company_board_categories, company_cards,
+from models.board import (CARDS_PER_COLUMN, SORTS, Undo, board_statuses,
+                          category_column_counts, column_cards, column_counts,
+                          company_board_categories, company_cards,
                           company_column_counts, days_in_status, move_card,
                           move_company_card, undo_move)
 from models.schema import POTENTIAL
@@ -17,7 +18,7 @@ from .errors import error_response
 
 bp = Blueprint("board", __name__)
 
-FILTERS = ("owner", "category", "q", "sort")
+FILTERS = ("owner", "category", "q", "sort", "group")
 
 
 def board_settings():
@@ -40,20 +41,30 @@ def board_query(settings):
         criteria.owner_ids = [int(owner)]
     if settings.get("category", "").isdigit():
         criteria.category_ids = [int(settings["category"])]
-    # R8: only contacts whose status is active; filtering on the (few)
-    # category ids lets the database use the company (category, id) index.
-    active = [c.id for c in Category.select(Category.id)
-              .where(Category.group == POTENTIAL, Category.lead_status_enabled == True)]  # noqa: E712
-    return search_contacts(criteria).where(Company.category.in_(active))
+    # R8: only contacts whose status is active (grouped by category: every
+    # Potential customer category); filtering on the (few) category ids lets
+    # the database use the company (category, id) index.
+    categories = Category.select(Category.id).where(Category.group == POTENTIAL)
+    if settings.get("group") != "category":
+        categories = categories.where(Category.lead_status_enabled == True)  # noqa: E712
+    return search_contacts(criteria).where(Company.category.in_([c.id for c in categories]))
 
 
 def board_context(settings):
     query = board_query(settings)
     sort = settings.get("sort") if settings.get("sort") in SORTS else "name"
-    counts = column_counts(query)
-    columns = [(status, counts.get(status.id, 0), column_cards(query, status.id, sort))
-               for status in board_statuses()]
-    return dict(columns=columns, settings=settings, labels=card_labels(), sort=sort,
+    grouping = "category" if settings.get("group") == "category" else "status"
+    if grouping == "category":
+        counts = category_column_counts(query)
+        columns = [(category, counts.get(category.id, 0),
+                    column_cards(query, category.id, sort, by=Company.category))
+                   for category in company_board_categories()]
+    else:
+        counts = column_counts(query)
+        columns = [(status, counts.get(status.id, 0), column_cards(query, status.id, sort))
+                   for status in board_statuses()]
+    return dict(columns=columns, grouping=grouping, settings=settings,
+                labels=card_labels(grouping), sort=sort,
                 per_column=CARDS_PER_COLUMN,
                 owners=list(User.active_users()),
                 categories=[c for c in Category.ordered() if c.lead_status_active],
@@ -64,11 +75,12 @@ def board_args(settings):
     return {name: settings.get(name, "") for name in FILTERS if settings.get(name)}
 
 
-def card_labels():
+def card_labels(grouping="status"):
     """Texts and URLs every card repeats, translated and built once per response."""
     return {
         "contact_url": url_for("contacts.show", contact_id=0)[:-1],
         "menu_url": url_for("board.menu_base"),
+        "menu_query": "?group=category" if grouping == "category" else "",
         "days": gettext("%(days)s d"),
         "days_title": gettext("Days in this status"),
         "move": gettext("Move to…"),
@@ -96,19 +108,26 @@ def column(status_id):
     query = board_query(settings)
     cards = column_cards(query, status.id, sort, offset)
     total = column_counts(query).get(status.id, 0)
-    return render("board/_more.html", column_status=status, cards=cards, total=total,
-                  next_offset=offset + len(cards), days_in_status=days_in_status,
-                  labels=card_labels(),
-                  board_args=board_args(settings), statuses=board_statuses())
+    return render("board/_more.html", more_url=url_for(
+                      "board.column", status_id=status.id, offset=offset + len(cards),
+                      **board_args(settings)),
+                  cards=cards, total=total, next_offset=offset + len(cards),
+                  days_in_status=days_in_status, labels=card_labels())
 
 
 @bp.get("/board/menu/", endpoint="menu_base")
 @bp.get("/board/menu/<int:contact_id>")
 @login_required
 def menu(contact_id=None):
-    """The "Move to…" choices of one card: every other status that takes drops (R6)."""
-    contact = get_or_404(Contact, contact_id or 0)
-    return render("board/_menu.html", contact=contact, statuses=board_statuses())
+    """The "Move to…" choices of one card: every other status that takes drops (R6),
+    or every other Potential customer category when the board is grouped by category."""
+    contact = get_or_404(contacts_with_relations(), contact_id or 0)
+    if request.args.get("group") == "category":
+        return render("board/_category_menu.html", contact=contact,
+                      categories=company_board_categories())
+    shown = request.args.get("shown", type=int)
+    return render("board/_menu.html", contact=contact, statuses=board_statuses(),
+                  shown_version=contact.version if shown is None else shown)
 
 
 def card_response(contact, outcome=None, undo=None, status=200):
@@ -141,7 +160,10 @@ def move():
                                   Actor(current_user._get_current_object()))
     except RuleViolation as error:
         return error_response(409, rule_message(error))
-    return card_response(get_or_404(contacts_with_relations(), contact.id), outcome, undo)
+    response = card_response(get_or_404(contacts_with_relations(), contact.id), outcome, undo)
+    if request.form.get("via") == "menu":
+        response.headers["HX-Trigger"] = "board-refresh"
+    return response
 
 
 @bp.post("/board/undo")
@@ -237,3 +259,43 @@ def company_column(category_id):
     return render("board/_company_more.html", category=category, cards=cards,
                   total=company_column_counts(query).get(category.id, 0),
                   next_offset=offset + len(cards))
+
+
+@bp.post("/board/move-category")
+@login_required
+def move_contact_company():
+    """A contact dropped on a category column moves its company (R10, R11) and so every
+    contact of that company: the whole board is redrawn."""
+    contact = Contact.get_or_none(Contact.id == request.form.get("contact", type=int))
+    category = Category.get_or_none(Category.id == request.form.get("category", type=int))
+    shown = request.form.get("version", type=int)
+    if contact is None or category is None or shown is None:
+        return error_response(422, gettext("That card or column does not exist any more."))
+    try:
+        move_company_card(contact.company, category, shown,
+                          Actor(current_user._get_current_object()))
+    except RuleViolation as error:
+        return error_response(409, rule_message(error))
+    contact = get_or_404(contacts_with_relations(), contact.id)
+    response = render("board/_card.html", contact=contact, days_in_status=days_in_status,
+                      labels=card_labels("category"))
+    response.headers["HX-Trigger"] = "board-refresh"
+    return response
+
+
+@bp.get("/board/category-column/<int:category_id>")
+@login_required
+def category_column(category_id):
+    """More cards of one category column of the lead board."""
+    category = get_or_404(Category, category_id)
+    settings = board_settings()
+    offset = max(0, request.args.get("offset", 0, type=int))
+    sort = settings.get("sort") if settings.get("sort") in SORTS else "name"
+    query = board_query(settings)
+    cards = column_cards(query, category.id, sort, offset, by=Company.category)
+    return render("board/_more.html", more_url=url_for(
+                      "board.category_column", category_id=category.id,
+                      offset=offset + len(cards), **board_args(settings)),
+                  cards=cards, total=category_column_counts(query).get(category.id, 0),
+                  next_offset=offset + len(cards), days_in_status=days_in_status,
+                  labels=card_labels("category"))

@@ -25,11 +25,12 @@ def last_seen_id():
     return int(raw) if raw.isdigit() else None
 
 
-def event_stream(last_id, poll_seconds, lifetime_seconds):
+def event_stream(last_id, poll_seconds, lifetime_seconds, closed=lambda: False):
+    """The events after `last_id` until the lifetime is over or the app is `closed`."""
     started = last_beat = time.monotonic()
     # The retry hint makes the browser reconnect quickly after we close.
     yield "retry: 1000\n\n"
-    while time.monotonic() - started < lifetime_seconds:
+    while time.monotonic() - started < lifetime_seconds and not closed():
         with database.connection_context():
             changes = changes_after(last_id)
         if changes:
@@ -51,8 +52,11 @@ def stream():
     if last_id is None:
         last_id = latest_change_id()
     config = current_app.config
+    # FEED_CLOSED lets a server that is shutting down (the test server) end
+    # its streams instead of leaving their threads polling.
     response = Response(event_stream(last_id, config.get("FEED_POLL_SECONDS", 0.5),
-                                     config.get("FEED_STREAM_SECONDS", 300)),
+                                     config.get("FEED_STREAM_SECONDS", 300),
+                                     closed=lambda: config.get("FEED_CLOSED", False)),
                         mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"

@@ -126,10 +126,13 @@ def test_move_to_menu_and_undo(page):
     open_board(page)
     page.locator(f"#card-{bo.id} summary").click()
     page.locator(f"#card-{bo.id}").get_by_role("button", name="Disqualified").click()
+    expect(column(page, "Disqualified").locator(f"#card-{bo.id}")).to_be_visible()
     expect(column(page, "Disqualified").locator(".count")).to_have_text("1")
     assert status_of(bo) == "Disqualified"
+    htmx_settled(page)
     page.locator("#toasts").get_by_role("button", name="Undo").click()
     expect(column(page, "Open").locator(f"#card-{bo.id}")).to_be_visible()
+    expect(column(page, "Disqualified").locator(".count")).to_have_text("0")
     assert status_of(bo) == "Open"
 
 
@@ -155,6 +158,22 @@ def test_company_board_drop_changes_category(page):
     drag(page, card.locator(".card-meta").first, column(page, "Opportunity").locator("ol"))
     expect(column(page, "Opportunity").locator(f"#company-card-{anna.company.id}")).to_be_visible()
     expect(column(page, "Opportunity").locator(".count")).to_have_text("1")
+    models.database.connect(reuse_if_open=True)
+    assert Contact.get_by_id(anna.id).company.category.name == "Opportunity"
+    models.database.close()
+
+
+def test_manager_switches_to_columns_by_category(page):
+    anna, _, _ = setup_board()
+    sign_in(page)
+    open_board(page)
+    page.get_by_label("Columns").select_option(label="Category")
+    expect(column(page, "Opportunity")).to_be_visible()
+    htmx_settled(page)
+    drag(page, page.locator(f"#card-{anna.id} .card-company"),
+         column(page, "Opportunity").locator("ol"))
+    # The whole company moved: both of its contacts are in the new column.
+    expect(column(page, "Opportunity").locator(".card")).to_have_count(2)
     models.database.connect(reuse_if_open=True)
     assert Contact.get_by_id(anna.id).company.category.name == "Opportunity"
     models.database.close()

@@ -161,3 +161,19 @@ def test_stale_company_drop_is_refused(client, sample):
 def test_bad_company_drops_change_nothing(client, sample, data):
     assert client.post("/board/companies/move", data=data, headers=HTMX).status_code == 422
     assert sample["lead"].category.name == "Lead"
+
+
+def test_board_grouped_by_category_moves_the_company(client, sample):
+    page = client.get("/board?owner=all&group=category").data.decode()
+    assert 'aria-label="Opportunity"' in page and "Anna Berg" in page
+    anna = sample["anna"]
+    response = client.post("/board/move-category", headers=HTMX, data={
+        "contact": anna.id, "category": category_id("Opportunity"),
+        "version": category_id("Lead")})
+    assert response.status_code == 200 and response.headers["HX-Trigger"] == "board-refresh"
+    assert Contact.get_by_id(anna.id).company.category.name == "Opportunity"
+    stale = client.post("/board/move-category", headers=HTMX, data={
+        "contact": anna.id, "category": category_id("Lead"), "version": category_id("Lead")})
+    assert stale.status_code == 409
+    menu = client.get(f"/board/menu/{anna.id}?group=category").data.decode()
+    assert ">Lead<" in menu and ">Opportunity<" not in menu
