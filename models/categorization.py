@@ -15,7 +15,7 @@ from peewee import JOIN
 
 from .audit import describe_changes, record_audit
 from .db import database
-from .rules import Actor, RuleViolation, lead_status_is_active, move_company, set_lead_status
+from .rules import Actor, RuleViolation, move_company, set_lead_status
 from .schema import (CURRENCIES, N_, POTENTIAL, SALE_STATUSES, TRIGGERS, CategorizationRule,
                      Category, CategorySuggestion, Company, LeadStatus, Sale, User, now)
 

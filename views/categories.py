@@ -12,8 +12,7 @@ from models import (CATEGORY_GROUPS, Actor, Category, Company, RuleViolation, re
                     restore_category, retire_category, save_category)
 from models.categories import deactivation_impact
 
-from .common import admin_only, get_or_404, render, rule_message
-from .errors import error_response
+from .common import admin_only, get_or_404, render, rule_message, save_posted_order
 
 bp = admin_only(Blueprint("categories", __name__, url_prefix="/settings/categories"))
 
@@ -105,17 +104,7 @@ def edit(category_id):
 @bp.post("/order")
 def reorder():
     """Save the order the admin dragged the rows into."""
-    ids = []
-    for raw in request.form.getlist("order"):
-        try:
-            ids.append(int(raw))
-        except ValueError:
-            return error_response(422, gettext("The order could not be read."))
-    try:
-        reorder_categories(ids, actor())
-    except RuleViolation as error:
-        return error_response(409, rule_message(error))
-    return list_page()
+    return save_posted_order(reorder_categories, actor()) or list_page()
 
 
 @bp.post("/<int:category_id>/retire")

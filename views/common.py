@@ -11,6 +11,8 @@ from peewee import DoesNotExist
 
 from models import RuleViolation
 
+from .errors import error_response
+
 
 def wants_fragment():
     """True for an htmx request that swaps part of a page (not a boost or history restore)."""
@@ -93,3 +95,22 @@ def int_list(name):
 def oob(context, block_name):
     """The hx-swap-oob attribute, when `block_name` is sent out of band."""
     return Markup(' hx-swap-oob="true"') if block_name in context.get("oob_blocks", ()) else ""
+
+
+def save_posted_order(reorder, actor):
+    """Store the order a list was dragged into (the posted `order` ids).
+
+    Returns an error response when the ids cannot be read (422) or the
+    rules refuse them (409), None when the order was saved.
+    """
+    ids = []
+    for raw in request.form.getlist("order"):
+        try:
+            ids.append(int(raw))
+        except ValueError:
+            return error_response(422, gettext("The order could not be read."))
+    try:
+        reorder(ids, actor)
+    except RuleViolation as error:
+        return error_response(409, rule_message(error))
+    return None

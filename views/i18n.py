@@ -47,8 +47,10 @@ def rule_name(item):
     if rule is None:
         return ""
     if rule.trigger == "status_set":
-        return gettext(TRIGGERS["status_set"], status=status_name(rule.lead_status))
-    return gettext(TRIGGERS.get(rule.trigger, rule.trigger))
+        template = TRIGGERS["status_set"]
+        return gettext(template, status=status_name(rule.lead_status))
+    label = TRIGGERS.get(rule.trigger, rule.trigger)
+    return gettext(label)
 
 
 def register(app):

@@ -13,7 +13,7 @@ from models import (LANGUAGES, Actor, Contact, LeadStatus, RuleViolation, make_i
                     save_lead_status)
 from models.statuses import DESCRIPTION_MAX, NAME_MAX, TRANSLATION_FIELDS
 
-from .common import admin_only, get_or_404, render, rule_message
+from .common import admin_only, get_or_404, render, rule_message, save_posted_order
 from .errors import error_response
 from .i18n import status_name
 
@@ -127,17 +127,7 @@ def edit(status_id):
 @bp.post("/order")
 def reorder():
     """Save the order the admin dragged the rows into (R5)."""
-    ids = []
-    for raw in request.form.getlist("order"):
-        try:
-            ids.append(int(raw))
-        except ValueError:
-            return error_response(422, gettext("The order could not be read."))
-    try:
-        reorder_lead_statuses(ids, actor())
-    except RuleViolation as error:
-        return error_response(409, rule_message(error))
-    return list_page()
+    return save_posted_order(reorder_lead_statuses, actor()) or list_page()
 
 
 @bp.post("/<int:status_id>/retire")

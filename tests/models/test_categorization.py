@@ -141,7 +141,7 @@ def test_r16_customer_is_never_downgraded(rep):
 def test_r16_rule4_needs_lead_status_active(lead_company, rep):
     """Rule 4 does not fire in a Potential customer category without lead status (R8)."""
     configure(status_set={"Qualified": ("Customer", False)})
-    contact = create_contact(lead_company, rep, first_name="A", last_name="B")
+    create_contact(lead_company, rep, first_name="A", last_name="B")
     models.move_company(lead_company, category("Opportunity"), rep)
     assert evaluate(Event("status_set", Company.get_by_id(lead_company.id),
                           status("Qualified"))).action == "none"

@@ -170,4 +170,4 @@ def test_translations_load_from_the_configured_directory(locale, msgid, expected
     """Flask-Babel reads BABEL_TRANSLATION_DIRECTORIES = views/translations, domain `messages`."""
     translations = Translations.load(str(TRANSLATIONS), [locale], "messages")
     assert translations.gettext(msgid) == expected
-    assert translations.ngettext("%(num)s user", "%(num)s users", 2) != "%(num)s users"
+    assert translations.ngettext("%(num)s contact", "%(num)s contacts", 2) != "%(num)s contacts"
