@@ -1,0 +1,949 @@
+"""CSV import of companies and contacts: many leads at once, by the same rules.
+
+An import is a job in the database, in steps:
+
+1. `create_job` keeps the uploaded file as text: its encoding is read from
+   the bytes (UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252,
+   which Nordic spreadsheet programs write) and its delimiter (`,`, `;` or
+   tab) from the first lines.
+2. `set_mapping` says which column holds which field, the category of new
+   companies and the distribution flow that gives new contacts an owner
+   (R22); a mapping can be remembered under a name for the next file.
+3. `preview` checks the first rows and names each row's problems.
+4. `run_import` (in a background thread, `start_import`) checks every row,
+   then writes everything in ONE transaction: a database error anywhere
+   leaves nothing half-written, while rows with problems are refused one by
+   one and reported with their reasons.
+
+Duplicates are updated, not repeated: a contact is matched by e-mail (any
+letter case), a company by name; a filled cell overwrites, an empty cell
+never erases. A known contact stays at its company and keeps its lead
+source (the first touch) and owner.
+
+The write is bulk SQL (one prepared statement per table) and applies the
+rules the same way the single-row functions of `models.rules` do: R9 (a new
+contact under a company whose category has lead status active starts at
+the initial status), R20 (history rows with source "import"), R22 (owners
+from the flow, recorded as "owner" history rows) and R15-R17: the event
+"lead status set" to the initial status is judged once per company category
+by `categorization.evaluate`; a change is carried out as a rule's move
+(R19), a rule asking for confirmation leaves a pending suggestion on each
+company (no user at hand).
+
+Progress: while rows are checked, the job row is updated every
+PROGRESS_EVERY rows in short transactions of their own, so any server
+process can show it. The write itself cannot report inside its
+transaction (SQLite has one writer at a time; other connections see only
+committed rows), so it shows as the step "saving"; it is kept short by the
+bulk statements (50,000 rows in about 10 s on SQLite, see
+tests/models/test_imports.py).
+"""
+import codecs
+import csv
+import io
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from peewee import JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+
+from .categorization import Event, evaluate, rule_label
+from .db import BaseModel, database, is_sqlite
+from .distribution import DistributionFlow, next_owners, owner_history
+from .rules import Actor, RuleViolation, reset_contacts_to_initial_status
+from .schema import (N_, Category, CategorySuggestion, Company, Contact, History, LeadStatus,
+                     User, now)
+from .webforms import (CONTROL_CHARACTERS, PHONE_PATTERN, UTM_FIELDS, UTM_MAX, category_for,
+                       company_name_for, find_company_by_name, find_contact_by_email,
+                       single_line, split_name, valid_email)
+
+log = logging.getLogger(__name__)
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 100_000
+PREVIEW_ROWS = 20
+PROGRESS_EVERY = 2000
+REPORT_MAX = 1000  # rows listed in a report; the counts cover all rows
+STALE_AFTER = timedelta(minutes=15)
+BATCH = 1000
+
+# Target fields, in the order the mapping screen offers them, with limits.
+IMPORT_FIELDS = {
+    "company_name": N_("Company: name"),
+    "company_phone": N_("Company: phone"),
+    "company_email": N_("Company: e-mail"),
+    "company_website": N_("Company: website"),
+    "company_city": N_("Company: city"),
+    "company_country": N_("Company: country"),
+    "full_name": N_("Contact: full name"),
+    "first_name": N_("Contact: first name"),
+    "last_name": N_("Contact: last name"),
+    "title": N_("Contact: title"),
+    "email": N_("Contact: e-mail"),
+    "phone": N_("Contact: phone"),
+    "utm_source": N_("Lead source: utm_source"),
+    "utm_medium": N_("Lead source: utm_medium"),
+    "utm_campaign": N_("Lead source: utm_campaign"),
+    "utm_term": N_("Lead source: utm_term"),
+    "utm_content": N_("Lead source: utm_content"),
+}
+LIMITS = {"company_name": 200, "company_phone": 40, "company_email": 200,
+          "company_website": 200, "company_city": 100, "company_country": 100,
+          "full_name": 200, "first_name": 100, "last_name": 100, "title": 100, "email": 200,
+          "phone": 40}
+COMPANY_FIELDS = {"company_phone": "phone", "company_email": "email",
+                  "company_website": "website", "company_city": "city",
+                  "company_country": "country"}
+CONTACT_FIELDS = ("first_name", "last_name", "title", "email", "phone")
+# Header words (lower case, without spaces, dashes, dots and underscores) in
+# English, Swedish, Norwegian and Danish, for a first guess of the mapping.
+HEADER_WORDS = {
+    "company_name": ("company", "companyname", "organisation", "organization", "account",
+                     "foretag", "företag", "företagsnamn", "firma", "firmanamn", "firmanavn",
+                     "bedrift", "bedriftsnavn", "selskap", "virksomhed", "organisasjon"),
+    "company_phone": ("companyphone", "switchboard", "växel", "vaxel", "sentralbord",
+                      "företagstelefon", "firmatelefon"),
+    "company_email": ("companyemail", "företagsepost", "firmaepost"),
+    "company_website": ("website", "web", "url", "homepage", "webbplats", "hemsida",
+                        "nettside", "hjemmeside", "webside"),
+    "company_city": ("city", "town", "ort", "stad", "postort", "sted", "poststed", "by"),
+    "company_country": ("country", "land"),
+    "full_name": ("name", "fullname", "contact", "contactname", "namn", "navn", "kontakt",
+                  "kontaktperson", "person"),
+    "first_name": ("firstname", "givenname", "förnamn", "fornamn", "fornavn"),
+    "last_name": ("lastname", "surname", "familyname", "efternamn", "etternavn", "efternavn"),
+    "title": ("title", "jobtitle", "position", "titel", "tittel", "befattning", "stilling",
+              "roll", "rolle"),
+    "email": ("email", "mail", "emailaddress", "epost", "epostadress", "mejl", "mejladress"),
+    "phone": ("phone", "telephone", "mobile", "mobilephone", "cell", "telefon", "mobil",
+              "mobiltelefon", "mobilnummer", "telefonnummer", "tlf", "tel"),
+    "utm_source": ("utmsource", "source", "leadsource", "källa", "kalla", "kilde"),
+    "utm_medium": ("utmmedium", "medium"),
+    "utm_campaign": ("utmcampaign", "campaign", "kampanj", "kampanje"),
+    "utm_term": ("utmterm", "term"),
+    "utm_content": ("utmcontent", "content"),
+}
+STATES = {
+    "uploaded": N_("Waiting for its mapping"),
+    "mapped": N_("Ready to import"),
+    "queued": N_("Starting"),
+    "checking": N_("Checking rows"),
+    "saving": N_("Saving"),
+    "done": N_("Done"),
+    "failed": N_("Failed"),
+}
+RUNNING = ("queued", "checking", "saving")
+
+
+class ImportMapping(BaseModel):
+    """A remembered mapping: {column header: field}, offered again for files with those headers."""
+    name = CharField(unique=True)
+    mapping = TextField(default="{}")
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=now)
+
+    @property
+    def columns(self):
+        try:
+            return json.loads(self.mapping or "{}")
+        except ValueError:
+            return {}
+
+
+class ImportJob(BaseModel):
+    """One uploaded file on its way in, with its progress and, at the end, its report."""
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=now)
+    filename = CharField(default="")
+    encoding = CharField(default="")
+    delimiter = CharField(default=",")
+    content = TextField(default="")
+    mapping = TextField(default="{}")
+    category = ForeignKeyField(Category, null=True, backref="+", on_delete="SET NULL")
+    flow = ForeignKeyField(DistributionFlow, null=True, backref="+", on_delete="SET NULL")
+    state = CharField(default="uploaded")
+    total_rows = IntegerField(default=0)
+    processed_rows = IntegerField(default=0)
+    created_count = IntegerField(default=0)
+    updated_count = IntegerField(default=0)
+    unchanged_count = IntegerField(default=0)
+    refused_count = IntegerField(default=0)
+    report = TextField(default="[]")
+    error = TextField(default="")
+    started_at = DateTimeField(null=True)
+    heartbeat_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+
+    @property
+    def columns(self):
+        try:
+            return json.loads(self.mapping or "{}")
+        except ValueError:
+            return {}
+
+    @property
+    def report_rows(self):
+        try:
+            return json.loads(self.report or "[]")
+        except ValueError:
+            return []
+
+    @property
+    def running(self):
+        return self.state in RUNNING
+
+    @property
+    def state_label(self):
+        return STATES.get(self.state, self.state)
+
+    @property
+    def label(self):
+        """How the history names this import as the author of a change (R20)."""
+        return f"Import: {self.filename}"[:255]
+
+
+# --- Reading the file ------------------------------------------------------------------
+
+def decode_upload(data):
+    """(text, encoding name) of an uploaded file, or RuleViolation for what is no CSV text."""
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise RuleViolation(N_("This is a spreadsheet file, not CSV. Save it as CSV "
+                               "(comma or semicolon separated) and upload that."))
+    try:
+        if data.startswith(codecs.BOM_UTF8):
+            text, encoding = data[len(codecs.BOM_UTF8):].decode("utf-8"), "UTF-8 (BOM)"
+        elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            text, encoding = data.decode("utf-16"), "UTF-16"
+        else:
+            try:
+                text, encoding = data.decode("utf-8"), "UTF-8"
+            except UnicodeDecodeError:
+                text, encoding = data.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError:
+        raise RuleViolation(N_("The file's characters could not be read. Save it as "
+                               "CSV UTF-8 and try again.")) from None
+    if "\x00" in text:
+        raise RuleViolation(N_("This does not look like a CSV file."))
+    return text, encoding
+
+
+def detect_delimiter(text):
+    """`;`, `,` or tab: the one that splits the first lines into the same number of columns."""
+    sample = text[:64 * 1024]
+    lines = sample.splitlines()[:20]
+    if len(lines) > 1 and len(sample) == 64 * 1024:
+        lines = lines[:-1]  # the last line of a cut sample may be cut too
+    best, best_score = ",", (0, 0)
+    for delimiter in (";", ",", "\t"):
+        try:
+            counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        except csv.Error:
+            continue
+        if not counts or counts[0] < 2:
+            continue
+        score = (sum(1 for n in counts if n == counts[0]), counts[0])
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def read_table(text, delimiter):
+    """(headers, rows): the first row names the columns; blank rows are skipped.
+
+    Each row is (row number as a spreadsheet shows it, list of cells).
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    headers, rows = None, []
+    try:
+        for number, cells in enumerate(reader, start=1):
+            if headers is None:
+                headers = _headers(cells)
+                continue
+            if any(cell.strip() for cell in cells):
+                rows.append((number, cells))
+    except csv.Error as error:
+        raise RuleViolation(N_("The file could not be read as CSV: %(error)s"),
+                            error=str(error)[:200]) from None
+    return headers or [], rows
+
+
+def _headers(cells):
+    """Column names: stripped, and unique (an empty or repeated one gets its position)."""
+    names = []
+    for index, cell in enumerate(cells, start=1):
+        name = single_line(cell)[:100]
+        if not name or name in names:
+            name = f"Column {index}" if not name else f"{name} ({index})"
+        names.append(name)
+    return names
+
+
+def _header_key(header):
+    return "".join(ch for ch in header.lower() if ch not in " -_.:/()")
+
+
+def guess_mapping(headers):
+    """{header: field} from the header words; unknown columns are left out."""
+    mapping, taken = {}, set()
+    for header in headers:
+        key = _header_key(header)
+        for target, words in HEADER_WORDS.items():
+            if target not in taken and key in words:
+                mapping[header] = target
+                taken.add(target)
+                break
+    return mapping
+
+
+def saved_mapping_for(headers):
+    """The remembered mapping that fits these headers best (all its columns present), or None."""
+    best, best_size = None, 0
+    for saved in ImportMapping.select().order_by(ImportMapping.created_at.desc()):
+        columns = saved.columns
+        if columns and set(columns) <= set(headers) and len(columns) > best_size:
+            best, best_size = saved, len(columns)
+    return best
+
+
+# --- Steps of a job ------------------------------------------------------------------------
+
+def create_job(user, filename, data):
+    """Step 1: keep an uploaded file as text, its encoding and delimiter recognised."""
+    if not data:
+        raise RuleViolation(N_("The file is empty."))
+    if len(data) > MAX_BYTES:
+        raise RuleViolation(N_("The file is larger than %(limit)s MB."),
+                            limit=MAX_BYTES // (1024 * 1024))
+    text, encoding = decode_upload(data)
+    delimiter = detect_delimiter(text)
+    headers, rows = read_table(text, delimiter)
+    if not headers or not rows:
+        raise RuleViolation(N_("The file needs a row of column names and at least one row "
+                               "of data."))
+    if len(rows) > MAX_ROWS:
+        raise RuleViolation(N_("The file has more than %(limit)s rows; split it."),
+                            limit=f"{MAX_ROWS:,}")
+    saved = saved_mapping_for(headers)
+    mapping = saved.columns if saved else guess_mapping(headers)
+    return ImportJob.create(created_by=user, filename=single_line(filename)[:200] or "import.csv",
+                            encoding=encoding, delimiter=delimiter, content=text,
+                            mapping=json.dumps(mapping, ensure_ascii=False),
+                            total_rows=len(rows))
+
+
+def job_table(job):
+    return read_table(job.content, job.delimiter)
+
+
+def set_mapping(job, actor, mapping, category_id=None, flow_id=None, remember_as=""):
+    """Step 2: the columns' fields, the new companies' category and the flow (R22).
+
+    Refused: a field chosen for two columns, no column giving a company or a
+    contact, an unknown category or flow.
+    """
+    if job.state not in ("uploaded", "mapped"):
+        raise RuleViolation(N_("This import has already run."))
+    headers, _ = job_table(job)
+    chosen = {}
+    for header, target in mapping.items():
+        if not target:
+            continue
+        if header not in headers or target not in IMPORT_FIELDS:
+            raise RuleViolation(N_("Unknown column or field."), field="mapping")
+        if target in chosen.values():
+            raise RuleViolation(N_("%(target)s is chosen for more than one column."),
+                                target=IMPORT_FIELDS[target], field="mapping")
+        chosen[header] = target
+    if not set(chosen.values()) & {"company_name", "email", "full_name", "first_name",
+                                   "last_name"}:
+        raise RuleViolation(N_("Choose at least a column for the company name, the contact's "
+                               "name or the e-mail address."), field="mapping")
+    category = Category.get_or_none(Category.id == category_id) if category_id else None
+    if category_id and (category is None or category.retired):
+        raise RuleViolation(N_("Choose a category for new companies."), field="category")
+    if flow_id and DistributionFlow.get_or_none(DistributionFlow.id == flow_id) is None:
+        raise RuleViolation(N_("Unknown distribution flow."), field="flow")
+    remember_as = single_line(remember_as)[:100]
+    with database.atomic():
+        job.mapping = json.dumps(chosen, ensure_ascii=False)
+        job.category, job.flow, job.state = category, flow_id or None, "mapped"
+        job.save()
+        if remember_as:
+            saved = ImportMapping.get_or_none(ImportMapping.name == remember_as) \
+                or ImportMapping(name=remember_as, created_by=actor.user)
+            saved.mapping, saved.created_at = job.mapping, now()
+            saved.save()
+    return job
+
+
+# --- Checking rows -------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    """One data row, cleaned: the company's and the contact's values, or its problems."""
+    line: int
+    company: dict = field(default_factory=dict)
+    company_given: bool = False
+    contact: dict | None = None
+    utm: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
+
+    @property
+    def label(self):
+        """A short name for the row in a report: the contact, else the company."""
+        if self.contact:
+            name = f"{self.contact.get('first_name', '')} {self.contact.get('last_name', '')}"
+            return single_line(name) or self.contact.get("email", "")
+        return self.company.get("name", "")
+
+
+def _cell_values(cells, positions):
+    values = {}
+    for target, index in positions.items():
+        raw = cells[index] if index < len(cells) else ""
+        values[target] = raw
+    return values
+
+
+def clean_row(line, values):
+    """A row's values ({field: cell}) checked: a Row, with its problems when refused."""
+    row = Row(line)
+    clean = {}
+    for target, raw in values.items():
+        if CONTROL_CHARACTERS.search(raw or ""):
+            row.problems.append((N_("%(target)s contains characters that are not allowed."),
+                                 {"target": target}))
+            continue
+        value = single_line(raw)
+        if target in UTM_FIELDS:
+            value = value[:UTM_MAX]
+        elif value and len(value) > LIMITS[target]:
+            row.problems.append((N_("%(target)s is longer than %(limit)s characters."),
+                                 {"target": target, "limit": LIMITS[target]}))
+            continue
+        clean[target] = value
+    for target in ("email", "company_email"):
+        if clean.get(target) and not valid_email(clean[target]):
+            row.problems.append((N_("%(email)s is not a valid e-mail address."),
+                                 {"email": clean[target]}))
+    for target in ("phone", "company_phone"):
+        if clean.get(target) and not PHONE_PATTERN.match(clean[target]):
+            row.problems.append((N_("The phone number %(phone)s may hold digits, spaces and "
+                                    "+ ( ) - only."), {"phone": clean[target]}))
+    first, last = clean.get("first_name", ""), clean.get("last_name", "")
+    if not first and not last and clean.get("full_name"):
+        first, last = split_name(clean["full_name"])
+    email = clean.get("email", "")
+    has_contact = any((first, last, email, clean.get("phone"), clean.get("title")))
+    if has_contact:
+        if not (first or last or email):
+            row.problems.append((N_("A contact needs a name or an e-mail address."), {}))
+        row.contact = {"first_name": first, "last_name": last,
+                       "title": clean.get("title", ""), "email": email,
+                       "phone": clean.get("phone", "")}
+        row.utm = {name: clean.get(name, "") for name in UTM_FIELDS}
+    name = clean.get("company_name", "")
+    row.company_given = bool(name)
+    if not name and has_contact:
+        name = company_name_for("", email, f"{first} {last}")
+    if not name:
+        row.problems.append((N_("The row has neither a company name nor a contact."), {}))
+    elif len(name) > LIMITS["company_name"]:
+        name = name[:LIMITS["company_name"]]
+    row.company = {"name": name, **{column: clean.get(target, "")
+                                    for target, column in COMPANY_FIELDS.items()}}
+    return row
+
+
+def _positions(job, headers):
+    """{field: column index} of the job's mapping."""
+    return {target: headers.index(header) for header, target in job.columns.items()
+            if header in headers}
+
+
+def rows_of(job):
+    """Every data row of the job's file, cleaned with its mapping."""
+    headers, rows = job_table(job)
+    positions = _positions(job, headers)
+    for line, cells in rows:
+        yield clean_row(line, _cell_values(cells, positions))
+
+
+@dataclass
+class PreviewRow:
+    row: Row
+    cells: list
+    action: str  # "create", "update" or "refuse"
+
+
+def preview(job, limit=PREVIEW_ROWS):
+    """Step 3: the first rows with what would happen to each and their problems."""
+    headers, rows = job_table(job)
+    positions = _positions(job, headers)
+    result = []
+    for line, cells in rows[:limit]:
+        row = clean_row(line, _cell_values(cells, positions))
+        if row.problems:
+            action = "refuse"
+        else:
+            action = "create"
+            email = (row.contact or {}).get("email")
+            if email and find_contact_by_email(email):
+                action = "update"
+            elif not row.contact and find_company_by_name(row.company["name"]):
+                action = "update"
+        result.append(PreviewRow(row, cells, action))
+    return headers, result
+
+
+# --- Running ---------------------------------------------------------------------------------
+
+def start_import(job):
+    """Step 4 in a background thread: the request answers at once, the page polls progress."""
+    started = (ImportJob.update(state="queued", heartbeat_at=now(), started_at=now())
+               .where(ImportJob.id == job.id, ImportJob.state == "mapped").execute())
+    if not started:
+        # Not mapped yet, or already started (a second click): one run per job.
+        raise RuleViolation(N_("This import cannot be started now."))
+    thread = threading.Thread(target=_run_in_thread, args=(job.id,), daemon=True,
+                              name=f"import-{job.id}")
+    thread.start()
+    return thread
+
+
+def _run_in_thread(job_id):
+    # A thread has its own connection (peewee keeps one per thread).
+    with database.connection_context():
+        run_import(job_id)
+
+
+def refresh_state(job):
+    """The job as stored, a run that stopped answering (the process died) marked failed."""
+    job = ImportJob.get_by_id(job.id)
+    if job.running and job.heartbeat_at and now() - job.heartbeat_at > STALE_AFTER:
+        _fail(job.id, N_("The import was interrupted. Nothing was saved."))
+        job = ImportJob.get_by_id(job.id)
+    return job
+
+
+def _progress(job_id, **values):
+    with database.atomic():
+        ImportJob.update(heartbeat_at=now(), **values).where(ImportJob.id == job_id).execute()
+
+
+def _fail(job_id, message):
+    with database.atomic():
+        (ImportJob.update(state="failed", error=message, finished_at=now(), content="")
+         .where(ImportJob.id == job_id).execute())
+
+
+def run_import(job_id, on_saving=None):
+    """Check every row (progress reported), then write all in one transaction.
+
+    Returns the finished job. `on_saving` is called inside the transaction
+    (tests use it to fail half-way and prove nothing stays).
+    """
+    job = ImportJob.get_by_id(job_id)
+    try:
+        _progress(job.id, state="checking", processed_rows=0)
+        rows = []
+        for index, row in enumerate(rows_of(job), start=1):
+            rows.append(row)
+            if index % PROGRESS_EVERY == 0:
+                _progress(job.id, processed_rows=index)
+        _progress(job.id, state="saving", processed_rows=len(rows))
+        with database.atomic():
+            counts, report = _write(job, rows, on_saving)
+            (ImportJob.update(state="done", finished_at=now(), heartbeat_at=now(), content="",
+                              report=json.dumps(report[:REPORT_MAX], ensure_ascii=False),
+                              **counts)
+             .where(ImportJob.id == job.id).execute())
+    except Exception as error:  # noqa: BLE001 - any failure fails the whole import
+        # The transaction was rolled back when it was left: nothing of it stays.
+        log.exception("Import %s failed", job.id)
+        _fail(job.id, _failure_message(error))
+    return ImportJob.get_by_id(job.id)
+
+
+def _failure_message(error):
+    """A translatable message (the details go to the log)."""
+    if "locked" in str(error).lower():
+        return N_("The database was busy with another change. Nothing was saved; "
+                  "try again.")
+    return N_("The import failed. Nothing was saved.")
+
+
+# --- The write ---------------------------------------------------------------------------------
+
+def _key(text):
+    return (text or "").strip().casefold()
+
+
+@dataclass
+class _NewCompany:
+    values: dict
+    id: int | None = None
+    owner: int | None = None
+
+
+@dataclass
+class _NewContact:
+    values: dict
+    company: object  # a company id (existing) or a _NewCompany
+    line: int
+    id: int | None = None
+
+
+def _write(job, rows, on_saving):
+    """Match, create and update inside the caller's transaction; (counts, report)."""
+    actor = Actor(source="import", label=job.label)
+    stamp = now()
+    counts = {"created_count": 0, "updated_count": 0, "unchanged_count": 0,
+              "refused_count": 0}
+    report = []
+
+    def note(row, outcome, message, **params):
+        report.append({"line": row.line, "outcome": outcome, "label": row.label[:100],
+                       "message": message, "params": params})
+
+    # Known rows, read inside the transaction so a contact added meanwhile is matched.
+    contacts_by_email, companies_by_name = {}, {}
+    for contact_id, email, company_id in (Contact.select(Contact.id, Contact.email,
+                                                         Contact.company)
+                                          .where(Contact.email != "")
+                                          .order_by(Contact.id.desc()).tuples()):
+        contacts_by_email[_key(email)] = (contact_id, company_id)
+    for company_id, name in (Company.select(Company.id, Company.name)
+                             .order_by(Company.id.desc()).tuples()):
+        companies_by_name[_key(name)] = company_id
+
+    new_companies, new_contacts = {}, []
+    new_contacts_by_email = {}
+    contact_changes, company_changes = {}, {}
+    company_rows = []  # rows of a company alone that matched a known or earlier company
+
+    def company_values(row):
+        return {k: v for k, v in row.company.items() if v}
+
+    for row in rows:
+        if row.problems:
+            counts["refused_count"] += 1
+            for message, params in row.problems:
+                note(row, "refused", message, **params)
+            continue
+        email_key = _key((row.contact or {}).get("email"))
+        if row.contact and email_key in contacts_by_email:
+            contact_id, company_id = contacts_by_email[email_key]
+            contact_changes.setdefault(contact_id, {"line": row.line, "values": {}, "utm": {}})
+            change = contact_changes[contact_id]
+            change["values"].update({k: v for k, v in row.contact.items() if v})
+            if not change["utm"] and any(row.utm.values()):
+                change["utm"] = row.utm
+            change.setdefault("rows", []).append(row)
+            # A known contact stays at its company; the row's company cells
+            # update it only when they are about that same company.
+            if companies_by_name.get(_key(row.company["name"])) == company_id:
+                company_changes.setdefault(company_id, {}).update(
+                    {k: v for k, v in company_values(row).items() if k != "name"})
+            elif row.company_given:
+                note(row, "note", N_("The contact stays at its company; the company "
+                                        "%(company)s was not changed."),
+                     company=row.company["name"])
+            continue
+        if row.contact and email_key and email_key in new_contacts_by_email:
+            earlier = new_contacts_by_email[email_key]
+            earlier.values.update({k: v for k, v in row.contact.items() if v and k != "email"})
+            counts["updated_count"] += 1
+            note(row, "updated", N_("Same e-mail address as row %(line)s: merged into it."),
+                 line=earlier.line)
+            continue
+        name_key = _key(row.company["name"])
+        if name_key in companies_by_name:
+            company = companies_by_name[name_key]
+            company_changes.setdefault(company, {}).update(
+                {k: v for k, v in company_values(row).items() if k != "name"})
+        elif name_key in new_companies:
+            company = new_companies[name_key]
+            company.values.update(company_values(row))
+        else:
+            company = new_companies[name_key] = _NewCompany(company_values(row))
+            if not row.contact:
+                counts["created_count"] += 1
+                continue
+        if row.contact:
+            values = {**row.contact, **row.utm}
+            if not values["first_name"] and not values["last_name"]:
+                values["first_name"] = values["email"].partition("@")[0]
+            contact = _NewContact(values, company, row.line)
+            new_contacts.append(contact)
+            if email_key:
+                new_contacts_by_email[email_key] = contact
+            counts["created_count"] += 1
+        else:
+            company_rows.append(company)
+
+    updated_contacts = _apply_contact_changes(contact_changes, stamp)
+    updated_companies = _apply_company_changes(company_changes, stamp)
+    for contact_id, change in contact_changes.items():
+        outcome = "updated" if contact_id in updated_contacts else "unchanged"
+        counts[f"{outcome}_count"] += len(change["rows"])
+    for company in company_rows:
+        if isinstance(company, _NewCompany) or company in updated_companies:
+            counts["updated_count"] += 1
+        else:
+            counts["unchanged_count"] += 1
+
+    if on_saving:
+        on_saving()
+    _create(job, actor, stamp, list(new_companies.values()), new_contacts)
+    report.sort(key=lambda entry: entry["line"])
+    return counts, report
+
+
+def _apply_contact_changes(changes, stamp):
+    """Update known contacts: filled cells overwrite; the lead source only when empty."""
+    if not changes:
+        return set()
+    fields = CONTACT_FIELDS + UTM_FIELDS
+    current = {}
+    ids = list(changes)
+    for start in range(0, len(ids), BATCH):
+        for values in (Contact.select(Contact.id, *[getattr(Contact, f) for f in fields])
+                       .where(Contact.id.in_(ids[start:start + BATCH])).dicts()):
+            current[values["id"]] = values
+    updates = []
+    for contact_id, change in changes.items():
+        before = current[contact_id]
+        after = dict(before)
+        after.update({k: v for k, v in change["values"].items() if k != "email"})
+        if not any(before[name] for name in UTM_FIELDS) and change["utm"]:
+            after.update(change["utm"])  # first touch (R21)
+        if after != before:
+            updates.append(after)
+    _bulk_update(Contact, fields, updates, stamp)
+    return {values["id"] for values in updates}
+
+
+def _apply_company_changes(changes, stamp):
+    """Update known companies with the filled cells of their rows."""
+    changes = {k: v for k, v in changes.items() if v}
+    if not changes:
+        return set()
+    fields = tuple(COMPANY_FIELDS.values())
+    current = {}
+    ids = list(changes)
+    for start in range(0, len(ids), BATCH):
+        for values in (Company.select(Company.id, *[getattr(Company, f) for f in fields])
+                       .where(Company.id.in_(ids[start:start + BATCH])).dicts()):
+            current[values["id"]] = values
+    updates = []
+    for company_id, values in changes.items():
+        before = current[company_id]
+        after = {**before, **values}
+        if after != before:
+            updates.append(after)
+    _bulk_update(Company, fields, updates, stamp)
+    return {values["id"] for values in updates}
+
+
+def _create(job, actor, stamp, companies, contacts):
+    """Insert the new companies and contacts with their history, owners and rules."""
+    if not companies and not contacts:
+        return
+    category = category_for(job)
+    categories = {c.id: c for c in Category.select()}
+    initial = LeadStatus.initial()
+    flow = DistributionFlow.get_or_none(DistributionFlow.id == job.flow_id) \
+        if job.flow_id else None
+    owners = next_owners(flow, len(contacts)) if contacts else []
+    for contact, owner in zip(contacts, owners):
+        contact.values["owner"] = owner.id
+        if isinstance(contact.company, _NewCompany) and contact.company.owner is None:
+            contact.company.owner = owner.id
+
+    company_ids = _reserve_ids(Company, len(companies))
+    for company, new_id in zip(companies, company_ids):
+        company.id = new_id
+    _bulk_insert(Company, [{"id": c.id, **c.values, "category": category.id, "owner": c.owner,
+                            "created_at": stamp, "updated_at": stamp} for c in companies])
+    history = [{"kind": History.CATEGORY, "company": c.id, "to_category": category.id,
+                "created_at": stamp, "source": actor.source, "source_label": actor.label}
+               for c in companies]
+
+    # R9: the company's category says whether a new contact starts at the initial status.
+    company_category = {}
+    existing_ids = sorted({c.company for c in contacts if not isinstance(c.company, _NewCompany)})
+    for start in range(0, len(existing_ids), BATCH):
+        chunk = existing_ids[start:start + BATCH]
+        company_category.update(Company.select(Company.id, Company.category)
+                                .where(Company.id.in_(chunk)).tuples())
+    contact_ids = _reserve_ids(Contact, len(contacts))
+    rows, started = [], {}
+    for contact, new_id in zip(contacts, contact_ids):
+        contact.id = new_id
+        company_id = contact.company.id if isinstance(contact.company, _NewCompany) \
+            else contact.company
+        category_id = category.id if isinstance(contact.company, _NewCompany) \
+            else company_category[company_id]
+        active = categories[category_id].lead_status_active
+        rows.append({"id": new_id, **contact.values, "company": company_id,
+                     "lead_status": initial.id if active else None,
+                     "status_changed_at": stamp if active else None,
+                     "created_at": stamp, "updated_at": stamp})
+        if active:
+            history.append({"kind": History.LEAD_STATUS, "company": company_id,
+                            "contact": new_id, "to_status": initial.id, "created_at": stamp,
+                            "source": actor.source, "source_label": actor.label})
+            started.setdefault(category_id, set()).add(company_id)
+        if contact.values.get("owner"):
+            history.append({**owner_history(new_id, company_id, contact.values["owner"], actor),
+                            "created_at": stamp})
+    _bulk_insert(Contact, rows)
+    _bulk_insert(History, history)
+    _run_rules(started, categories, initial, actor, stamp)
+
+
+def _run_rules(started, categories, initial, actor, stamp):
+    """R15 rule 4 for the initial status, judged once per category (R16 depends on it alone).
+
+    A change moves every company of that category like `move_company` does
+    and records the rule (R19); a rule asking to confirm leaves a pending
+    suggestion on each company, as nobody is at hand to answer (R17).
+    """
+    for category_id, company_ids in started.items():
+        outcome = evaluate(Event("status_set", Company(category=category_id), initial))
+        if outcome.action == "none":
+            continue
+        ids = sorted(company_ids)
+        if outcome.action == "propose":
+            _bulk_insert(CategorySuggestion, [
+                {"company": company_id, "rule": outcome.rule.id, "from_category": category_id,
+                 "proposed_category": outcome.category.id, "state": CategorySuggestion.PENDING,
+                 "source": actor.source, "source_label": actor.label, "created_at": stamp}
+                for company_id in ids])
+            continue
+        target = outcome.category
+        label = rule_label(outcome.rule, initial.name)
+        for start in range(0, len(ids), BATCH):
+            chunk = ids[start:start + BATCH]
+            (Company.update(category=target.id, updated_at=stamp)
+             .where(Company.id.in_(chunk)).execute())
+            if target.lead_status_active and not categories[category_id].lead_status_active:
+                reset_contacts_to_initial_status(Contact.company.in_(chunk),
+                                                 Actor(source="rule", label=label))
+        _bulk_insert(History, [
+            {"kind": History.CATEGORY, "company": company_id, "from_category": category_id,
+             "to_category": target.id, "created_at": stamp, "source": "rule",
+             "source_label": label} for company_id in ids])
+
+
+# --- Bulk SQL: one prepared statement per table, rows sent in batches ----------------------
+
+def _reserve_ids(model, count):
+    """Ids for `count` new rows, so related rows can point at them before they exist.
+
+    SQLite: the write transaction holds the only write lock (BEGIN
+    IMMEDIATE), so the ids after the largest one are ours. PostgreSQL: taken
+    from the table's sequence, which no other transaction will hand out.
+    """
+    if count == 0:
+        return []
+    table = model._meta.table_name
+    if is_sqlite():
+        top = database.execute_sql(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"').fetchone()[0]
+        return list(range(top + 1, top + 1 + count))
+    cursor = database.execute_sql(
+        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+        (f'"{table}"', count))
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _converters(fields):
+    """Per field, how a Python value goes into a statement (dates as peewee stores them)."""
+    sqlite = is_sqlite()
+
+    def convert(field_object):
+        if isinstance(field_object, DateTimeField) and sqlite:
+            return lambda value: None if value is None else str(value)
+        if isinstance(field_object, (CharField, TextField, IntegerField, ForeignKeyField)):
+            return lambda value: value  # the rows already hold str / int / None
+        return field_object.db_value
+    return [convert(f) for f in fields]
+
+
+def _bulk_insert(model, rows):
+    """INSERT every row (dicts by field name; missing fields get their default)."""
+    if not rows:
+        return
+    fields = [f for f in model._meta.sorted_fields if f.name != "id" or "id" in rows[0]]
+    converters = _converters(fields)
+    missing = object()
+    defaults = [(f.default if f.default is not None else None) for f in fields]
+    names = [f.name for f in fields]
+    params = []
+    for row in rows:
+        values = []
+        for name, default, convert in zip(names, defaults, converters):
+            value = row.get(name, missing)
+            if value is missing:
+                value = default() if callable(default) else default
+            values.append(convert(value))
+        params.append(values)
+    columns = ", ".join(f'"{f.column_name}"' for f in fields)
+    _execute_many(f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ',
+                  len(fields), params)
+
+
+def _bulk_update(model, field_names, rows, stamp):
+    """UPDATE each row (dicts with id and `field_names`), updated_at set to `stamp`."""
+    if not rows:
+        return
+    fields = [model._meta.fields[name] for name in field_names] + [model.updated_at]
+    param = database.param
+    assignments = ", ".join(f'"{f.column_name}" = {param}' for f in fields)
+    sql = f'UPDATE "{model._meta.table_name}" SET {assignments} WHERE "id" = {param}'
+    converters = _converters(fields)
+    params = []
+    for row in rows:
+        values = {**row, "updated_at": stamp}
+        params.append([convert(values[f.name]) for f, convert in zip(fields, converters)]
+                      + [row["id"]])
+    cursor = database.cursor()
+    if is_sqlite():
+        cursor.executemany(sql, params)
+    else:
+        from psycopg2.extras import execute_batch
+        execute_batch(cursor, sql, params, page_size=BATCH)
+
+
+def _execute_many(insert_prefix, width, params):
+    cursor = database.cursor()
+    if is_sqlite():
+        placeholders = ", ".join("?" * width)
+        cursor.executemany(f"{insert_prefix}({placeholders})", params)
+    else:
+        from psycopg2.extras import execute_values
+        execute_values(cursor, f"{insert_prefix}%s", params, page_size=BATCH)
+
+
+# --- Reading jobs -----------------------------------------------------------------------------
+
+def recent_jobs(user, limit=20):
+    """The latest imports: an admin sees everyone's, others their own."""
+    query = (ImportJob.select(ImportJob.id, ImportJob.filename, ImportJob.state,
+                              ImportJob.created_at, ImportJob.total_rows,
+                              ImportJob.created_count, ImportJob.updated_count,
+                              ImportJob.unchanged_count, ImportJob.refused_count,
+                              ImportJob.created_by, User)
+             .join(User, join_type=JOIN.LEFT_OUTER, on=(ImportJob.created_by == User.id),
+                   attr="created_by")
+             .order_by(ImportJob.created_at.desc(), ImportJob.id.desc())
+             .limit(limit))
+    return query if user.is_admin else query.where(ImportJob.created_by == user.id)
+
+
+def saved_mappings():
+    return ImportMapping.select().order_by(ImportMapping.name)
+

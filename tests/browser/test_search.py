@@ -1,0 +1,110 @@
+"""The manager's story in a real browser: criteria with a live count, results,
+a saved selection, ticked rows set to Contacting, the report (R8, R12, R17)."""
+import re
+
+import models
+from models import Actor, Category, Contact, LeadStatus, User, create_company, create_contact
+from playwright.sync_api import expect
+
+from .conftest import htmx_settled
+
+
+def make_leads():
+    """Two open leads at a Lead company, one at an Opportunity (R8: not active), two at a
+    customer (one kept its status, R11)."""
+    models.database.connect(reuse_if_open=True)
+    manager = User(email="mona@example.test", name="Mona Manager", role="manager")
+    manager.set_password("correct horse")
+    manager.save()
+    actor = Actor(manager)
+    lead = create_company(actor, name="Fjällbo AB", category=Category.get(name="Lead"))
+    for first in ("Anna", "Bo"):
+        create_contact(lead, actor, first_name=first, last_name="Berg", owner=manager)
+    opportunity = create_company(actor, name="Möjlig AB",
+                                 category=Category.get(name="Opportunity"))
+    kept = create_contact(opportunity, actor, first_name="Cai", last_name="Lund", owner=manager)
+    # R11: the status was kept when the company left an active category.
+    Contact.update(lead_status=LeadStatus.initial()).where(Contact.id == kept.id).execute()
+    customer = create_company(actor, name="Kund AB", category=Category.get(name="Customer"))
+    create_contact(customer, actor, first_name="Eva", last_name="Kund", owner=manager)
+    kept = create_contact(customer, actor, first_name="Dan", last_name="Kund", owner=manager)
+    Contact.update(lead_status=LeadStatus.initial()).where(Contact.id == kept.id).execute()
+    models.database.close()
+
+
+def test_manager_searches_saves_and_bulk_updates(page, artifacts):
+    make_leads()
+    page.goto("/login")
+    page.get_by_label("E-mail").fill("mona@example.test")
+    page.get_by_label("Password").fill("correct horse")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Search", exact=True).click()
+    expect(page.get_by_role("heading", name="Search")).to_be_visible()
+    count = page.locator("#live-count")
+    expect(count).to_have_text("5 contacts match")
+
+    # First criterion: lead status is one of Open, Contacting (R11: Dan's kept one counts).
+    page.get_by_label("Add criterion").select_option(label="Lead status")
+    row = page.locator("#criterion-0")
+    expect(row.get_by_label("Open")).to_be_visible()
+    htmx_settled(page)
+    row.get_by_label("Open").check()
+    row.get_by_label("Contacting").check()
+    expect(count).to_have_text("4 contacts match")
+
+    # Second criterion: category group is one of Potential customer (R12).
+    page.get_by_label("Add criterion").select_option(label="Category group")
+    row = page.locator("#criterion-1")
+    expect(row.get_by_label("Potential customer")).to_be_visible()
+    htmx_settled(page)
+    row.get_by_label("Potential customer").check()
+    expect(count).to_have_text("3 contacts match")
+    # Another operator keeps the ticked values.
+    row.get_by_label("Operator of criterion 2").select_option(label="is not one of")
+    expect(count).to_have_text("1 contact matches")
+    htmx_settled(page)
+    page.locator("#criterion-1").get_by_label("Operator of criterion 2").select_option(
+        label="is one of")
+    expect(count).to_have_text("3 contacts match")
+    htmx_settled(page)
+
+    page.get_by_role("button", name="Show results").click()
+    results = page.locator("#results")
+    expect(results.get_by_role("heading", name="3 contacts")).to_be_visible()
+    assert re.search(r"f0=lead_status&o0=in&v0=\d+&v0=\d+&f1=category_group", page.url)
+    expect(results).not_to_contain_text("Dan Kund")
+    page.screenshot(path=str(artifacts / "search-results.png"), full_page=True)
+
+    # Sorting keeps the criteria in the URL.
+    results.get_by_role("link", name="Name").click()
+    expect(results.get_by_role("columnheader", name="Name ▼")).to_be_visible()
+    assert "sort=-name" in page.url and "f1=category_group" in page.url
+    htmx_settled(page)
+
+    # Save as a dynamic selection and find it in the list.
+    page.get_by_placeholder("Name, e.g. My open leads").fill("My open leads")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#save-selection")).to_contain_text("Saved as “My open leads”.")
+    page.get_by_role("link", name="Selections", exact=True).first.click()
+    page.get_by_role("link", name="My open leads").click()
+    expect(page.get_by_role("heading", name="My open leads")).to_be_visible()
+    results = page.locator("#results")
+    expect(results.get_by_role("heading", name="3 contacts")).to_be_visible()
+
+    # Tick everything on the page, set Contacting: Cai's status is not active (R8).
+    results.get_by_role("link", name="Tick all on this page").click()
+    expect(results.get_by_role("checkbox", name="Cai Lund")).to_be_checked()
+    htmx_settled(page)
+    results.get_by_label("Bulk update").select_option(label="Lead status: Contacting")
+    results.get_by_role("button", name="Update").click()
+    report = page.locator(".bulk-report")
+    expect(report).to_contain_text("2 contacts set to Contacting.")
+    expect(report).to_contain_text("1 skipped because its lead status is not active")
+    expect(report.locator(".skipped")).to_contain_text("Cai Lund")
+    page.screenshot(path=str(artifacts / "search-bulk-report.png"), full_page=True)
+
+    models.database.connect(reuse_if_open=True)
+    statuses = {c.first_name: c.lead_status.name for c in Contact.select()
+                if c.lead_status_id}
+    models.database.close()
+    assert statuses == {"Anna": "Contacting", "Bo": "Contacting", "Cai": "Open", "Dan": "Open"}
