@@ -127,6 +127,7 @@ def test_r6_retired_status_keeps_contacts_and_is_restorable(lead_company, rep):
 
 
 def test_r7_status_is_per_contact(lead_company, rep):
+    """R7: lead status is stored per contact; two contacts of one company differ."""
     anna = create_contact(lead_company, rep, first_name="Anna", last_name="Berg")
     bo = create_contact(lead_company, rep, first_name="Bo", last_name="Berg")
     set_lead_status(anna, status("Qualified"), rep)
