@@ -11,28 +11,39 @@ AREA = "categories"
 
 def _check_group(group):
     if group not in CATEGORY_GROUPS:
-        raise RuleViolation(N_("Unknown category group."))
+        raise RuleViolation(N_("Unknown category group."), field="group")
 
 
 def _check_lead_status_flag(group, enabled):
     """R2: *Enable lead status* only in the group Potential customer."""
     if enabled and group != POTENTIAL:
         raise RuleViolation(
-            N_("Lead status can only be enabled on a category in the group Potential customer."))
+            N_("Lead status can only be enabled on a category in the group Potential customer."),
+            field="lead_status_enabled")
 
 
 def _check_name(name, category_id=None):
     name = (name or "").strip()
     if not name:
-        raise RuleViolation(N_("A category needs a name."))
+        raise RuleViolation(N_("A category needs a name."), field="name")
     if len(name) > 100:
-        raise RuleViolation(N_("A category name can be at most 100 characters."))
+        raise RuleViolation(N_("A category name can be at most 100 characters."), field="name")
     same = Category.select().where(fn.LOWER(Category.name) == name.lower())
     if category_id is not None:
         same = same.where(Category.id != category_id)
     if same.exists():
-        raise RuleViolation(N_("A category named %(name)s already exists."), name=name)
+        raise RuleViolation(N_("A category named %(name)s already exists."), name=name,
+                            field="name")
     return name
+
+
+def lead_board_category_ids(include_inactive=False):
+    """R8: the categories whose contacts have an active lead status (with
+    `include_inactive`, every Potential customer category)."""
+    query = Category.select(Category.id).where(Category.group == POTENTIAL)
+    if not include_inactive:
+        query = query.where(Category.lead_status_enabled == True)  # noqa: E712
+    return [c.id for c in query]
 
 
 def _companies_in(category):

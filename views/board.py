@@ -9,6 +9,7 @@ from models.board import (CARDS_PER_COLUMN, SORTS, Undo, board_statuses,
                           company_board_categories, company_cards,
                           company_column_counts, days_in_status, move_card,
                           move_company_card, undo_move)
+from models.categories import lead_board_category_ids
 from models.schema import POTENTIAL
 from models.search import (CompanySearch, ContactSearch, contacts_with_relations,
                            search_companies, search_contacts)
@@ -44,10 +45,8 @@ def board_query(settings):
     # R8: only contacts whose status is active (grouped by category: every
     # Potential customer category); filtering on the (few) category ids lets
     # the database use the company (category, id) index.
-    categories = Category.select(Category.id).where(Category.group == POTENTIAL)
-    if settings.get("group") != "category":
-        categories = categories.where(Category.lead_status_enabled == True)  # noqa: E712
-    return search_contacts(criteria).where(Company.category.in_([c.id for c in categories]))
+    categories = lead_board_category_ids(include_inactive=settings.get("group") == "category")
+    return search_contacts(criteria).where(Company.category.in_(categories))
 
 
 def board_context(settings):

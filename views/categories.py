@@ -73,9 +73,8 @@ def save(category, form):
                       description=form.description.data,
                       lead_status_enabled=form.lead_status_enabled.data)
     except RuleViolation as error:
-        field = form.lead_status_enabled if "Lead status" in error.message else form.name
-        if "group" in error.message and "Unknown" in error.message:
-            field = form.group
+        # The rule names the field it is about; the message goes next to it.
+        field = getattr(form, error.params.get("field", "name"), form.name)
         field.errors = [*field.errors, rule_message(error)]
         return render(template, status=422, form=form, category=category, impact=(0, 0))
     return redirect(url_for("categories.index"))
