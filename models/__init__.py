@@ -4,7 +4,7 @@ from .pagination import Page, paginate
 from .categories import (delete_category, reorder_categories, restore_category,
                          retire_category, save_category, set_category_group,
                          set_lead_status_enabled)
-from .rules import (Actor, RuleViolation, create_company, create_contact,
+from .rules import (Actor, RuleViolation, assign_owner, create_company, create_contact,
                     lead_status_is_active, move_company, set_lead_status, timeline)
 from .statuses import (add_lead_status, make_initial_status, reorder_lead_statuses,
                        restore_lead_status, retire_lead_status, save_lead_status)

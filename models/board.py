@@ -10,7 +10,7 @@ from peewee import JOIN, fn
 
 from .categorization import set_lead_status_with_rules
 from .db import database
-from .rules import Actor, RuleViolation, move_company, set_lead_status
+from .rules import Actor, RuleViolation, assign_owner, move_company, set_lead_status
 from .schema import N_, Category, Company, Contact, History, LeadStatus, User
 
 CARDS_PER_COLUMN = 50
@@ -60,6 +60,37 @@ def column_counts(query):
     return dict(lean.tuples())
 
 
+def owner_column_counts(query):
+    """{owner id (None: nobody): number of contacts} for a board grouped by owner."""
+    lean = (Contact.select(Contact.owner, fn.COUNT(Contact.id))
+            .join(Company).join(Category)
+            .where(*_conditions(query))
+            .group_by(Contact.owner))
+    return dict(lean.tuples())
+
+
+def owner_columns(counts):
+    """The columns of a board grouped by owner: every active user, a deactivated one
+    only while they still hold leads shown (so those can be handed on), and nobody."""
+    users = (User.select(User.id, User.name, User.active)
+             .where((User.active == True) | User.id.in_([i for i in counts if i]))  # noqa: E712
+             .order_by(User.name, User.id))
+    return [OwnerColumn(u.id, u.name, u.active) for u in users] + \
+        [OwnerColumn(0, N_("No owner"), True)]
+
+
+@dataclass(frozen=True)
+class OwnerColumn:
+    """One owner's column; id 0 stands for contacts without an owner."""
+    id: int
+    name: str
+    active: bool
+
+    @property
+    def owner_id(self):
+        return self.id or None
+
+
 def column_cards(query, status_id, sort="name", offset=0, limit=CARDS_PER_COLUMN,
                  by=Contact.lead_status):
     """One page of a column's cards, in the board's sort.
@@ -84,6 +115,17 @@ def column_cards(query, status_id, sort="name", offset=0, limit=CARDS_PER_COLUMN
     return list(cards)
 
 
+def move_owner_card(contact, owner, version, actor):
+    """Drop `contact` on `owner`'s column (None: nobody) if the card shown was current.
+
+    Returns the owner it had, for the undo.
+    """
+    _check_fresh(contact, version)
+    previous = contact.owner_id
+    assign_owner(contact, owner, actor)
+    return previous
+
+
 def days_in_status(contact, today=None):
     """Whole days since the contact's status last changed (0 when unknown)."""
     if not contact.status_changed_at:
@@ -101,11 +143,15 @@ class Undo:
     version: int
 
 
-def move_card(contact, status, version, actor):
-    """Drop `contact` on `status` if the card shown was current; returns (outcome, undo)."""
+def _check_fresh(contact, version):
     if contact.version != version:
         raise StaleCard(N_("%(name)s was changed by someone else meanwhile; the card shows "
                            "the current state now."), name=contact.full_name)
+
+
+def move_card(contact, status, version, actor):
+    """Drop `contact` on `status` if the card shown was current; returns (outcome, undo)."""
+    _check_fresh(contact, version)
     previous_status = contact.lead_status_id
     previous_category = contact.company.category_id
     outcome = set_lead_status_with_rules(contact, status, actor)

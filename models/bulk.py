@@ -16,7 +16,8 @@ from itertools import groupby
 
 from .categorization import set_lead_status_with_rules
 from .db import database
-from .rules import Actor, RuleViolation, lead_status_is_active, set_lead_status
+from .rules import (Actor, RuleViolation, lead_status_is_active, record_owner_changes,
+                    set_lead_status)
 from .schema import N_, Category, Company, Contact, now
 
 COMPANIES_PER_CHUNK = 200
@@ -161,7 +162,8 @@ def bulk_set_owner(matches, owner, actor, ids=None):
     """Give the matching contacts or companies (or the ticked `ids`) the owner `owner`.
 
     Owners are no rule's business, so rows are updated a chunk at a time
-    with one UPDATE each; rows that already have the owner are left alone.
+    with one UPDATE each (contacts' changes recorded with one INSERT); rows
+    that already have the owner are left alone.
     """
     if owner is not None and not owner.active:
         raise RuleViolation(N_("%(name)s no longer works here."), name=owner.name)
@@ -182,7 +184,12 @@ def bulk_set_owner(matches, owner, actor, ids=None):
         report.unchanged += len(chunk) - len(changing)
         if changing:
             with database.atomic():
-                report.updated += (model.update(owner=owner_id, updated_at=now())
+                values = dict(owner=owner_id, updated_at=now())
+                if model is Contact:
+                    # Recorded like any owner change, so open boards hear of it.
+                    record_owner_changes(changing, owner_id, actor)
+                    values["version"] = Contact.version + 1
+                report.updated += (model.update(**values)
                                    .where(model.id.in_(changing)).execute())
 
 

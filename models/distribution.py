@@ -19,9 +19,9 @@ UPDATE); SQLite needs no lock, its write transactions start with BEGIN
 IMMEDIATE and never overlap.
 
 An assignment is recorded in the history as a row of kind "owner" (R20
-style): nobody acted, so the row's `actor` is the user the lead was given
-to, `source` says "form" or "import" and `source_label` names the form or
-file. The timeline shows it as "Owner set to <actor>".
+style): nobody acted, so the row has no `actor`; `to_owner` is the user the
+lead was given to, `source` says "form" or "import" and `source_label` names
+the form or file.
 """
 import heapq
 
@@ -32,7 +32,6 @@ from .db import BaseModel, database, is_sqlite
 from .rules import RuleViolation
 from .schema import N_, Contact, History, LeadStatus, User, now
 
-OWNER = "owner"  # the History kind of an owner assignment
 AREA = "web_forms"  # distribution flows are audited with the web forms they serve
 NAME_MAX = 100
 
@@ -175,7 +174,7 @@ def _least_open(members, count):
 
 def owner_history(contact_id, company_id, user_id, actor):
     """The history row of an assignment: "Owner set to <user>" by the form or import."""
-    return dict(kind=OWNER, company=company_id, contact=contact_id, actor=user_id,
+    return dict(kind=History.OWNER, company=company_id, contact=contact_id, to_owner=user_id,
                 source=actor.source, source_label=actor.label[:255])
 
 

@@ -85,6 +85,43 @@ def set_lead_status(contact, status, actor):
     return True
 
 
+def assign_owner(contact, owner, actor):
+    """Give `contact` to `owner` (None: nobody), recorded in its history.
+
+    A deactivated user takes no new leads; returns False when nothing changed.
+    """
+    owner_id = owner.id if owner else None
+    if contact.owner_id == owner_id:
+        return False
+    if owner is not None and not owner.active:
+        raise RuleViolation(N_("%(name)s no longer works here."), name=owner.name,
+                            field="owner")
+    with database.atomic():
+        previous = contact.owner_id
+        contact.owner = owner_id
+        contact.updated_at = now()
+        contact.version = (contact.version or 0) + 1
+        contact.save(only=[Contact.owner, Contact.updated_at, Contact.version])
+        _history(History.OWNER, contact.company_id, actor, contact=contact.id,
+                 from_owner=previous, to_owner=owner_id)
+    return True
+
+
+def record_owner_changes(contact_ids, owner_id, actor):
+    """Owner history rows for many contacts about to get `owner_id`, in one INSERT ... SELECT.
+
+    Call it in the transaction of the UPDATE, before it, so `from_owner` is still the old one.
+    """
+    (History.insert_from(
+        Contact.select(Contact.company, Contact.id, Contact.owner, owner_id, History.OWNER,
+                       now(), actor.user.id if actor.user else None, actor.source, actor.label)
+        .where(Contact.id.in_(contact_ids)),
+        [History.company, History.contact, History.from_owner, History.to_owner,
+         History.kind, History.created_at, History.actor, History.source,
+         History.source_label])
+     .execute())
+
+
 def move_company(company, category, actor, reset_statuses=True):
     """R10, R11, R20: change a company's category and apply it to its contacts.
 
@@ -138,8 +175,10 @@ def timeline(company=None, contact=None, limit=30):
     """R20: the newest changes of a company (with its contacts) or of one contact."""
     FromStatus, ToStatus = LeadStatus.alias(), LeadStatus.alias()
     FromCategory, ToCategory = Category.alias(), Category.alias()
+    FromOwner, ToOwner = User.alias(), User.alias()
     query = (History
-             .select(History, Contact, FromStatus, ToStatus, FromCategory, ToCategory, User)
+             .select(History, Contact, FromStatus, ToStatus, FromCategory, ToCategory, User,
+                     FromOwner, ToOwner)
              .join_from(History, Contact, JOIN.LEFT_OUTER)
              .join_from(History, FromStatus, JOIN.LEFT_OUTER,
                         on=(History.from_status == FromStatus.id), attr="from_status")
@@ -151,6 +190,10 @@ def timeline(company=None, contact=None, limit=30):
                         on=(History.to_category == ToCategory.id), attr="to_category")
              .join_from(History, User, JOIN.LEFT_OUTER,
                         on=(History.actor == User.id), attr="actor")
+             .join_from(History, FromOwner, JOIN.LEFT_OUTER,
+                        on=(History.from_owner == FromOwner.id), attr="from_owner")
+             .join_from(History, ToOwner, JOIN.LEFT_OUTER,
+                        on=(History.to_owner == ToOwner.id), attr="to_owner")
              .order_by(History.created_at.desc(), History.id.desc())
              .limit(limit))
     if contact is not None:

@@ -168,9 +168,11 @@ class Contact(BaseModel):
 
 
 class History(BaseModel):
-    """R20: one row per change of a contact's lead status or a company's category."""
+    """R20: one row per change of a contact's lead status or a company's category,
+    and of a contact's owner."""
     LEAD_STATUS = "lead_status"
     CATEGORY = "category"
+    OWNER = "owner"
 
     kind = CharField()
     created_at = DateTimeField(default=now)
@@ -180,6 +182,8 @@ class History(BaseModel):
     to_status = ForeignKeyField(LeadStatus, null=True, backref="+")
     from_category = ForeignKeyField(Category, null=True, backref="+")
     to_category = ForeignKeyField(Category, null=True, backref="+")
+    from_owner = ForeignKeyField(User, null=True, backref="+")
+    to_owner = ForeignKeyField(User, null=True, backref="+")
     actor = ForeignKeyField(User, null=True, backref="+")
     # Who made the change when it was not a person: "user", "system", "rule",
     # "form", "import" or "demo", with a readable label (the rule's name...).

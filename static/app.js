@@ -170,7 +170,8 @@
     root.querySelectorAll("[data-board-column]").forEach(function (list) {
       if (Sortable.get(list)) { return; }
       Sortable.create(list, {
-        group: "board",
+        // A column without a move URL (a deactivated owner's) takes no drops.
+        group: { name: "board", put: list.hasAttribute("data-move-url") },
         draggable: ".card",
         filter: ".move-menu, a",
         preventOnFilter: false,

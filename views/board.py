@@ -1,5 +1,8 @@
-"""The lead board: one column per lead status, cards dragged between them."""
-from flask import Blueprint, request, session, url_for
+"""The lead board: one column per lead status (or category, or owner), cards
+dragged between them; over "My leads" or any saved selection."""
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, request, session, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
@@ -8,33 +11,73 @@ from models.board import (CARDS_PER_COLUMN, SORTS, Undo, board_statuses,
                           category_column_counts, column_cards, column_counts,
                           company_board_categories, company_cards,
                           company_column_counts, days_in_status, move_card,
-                          move_company_card, undo_move)
+                          move_company_card, move_owner_card, owner_column_counts,
+                          owner_columns, undo_move)
 from models.categories import lead_board_category_ids
 from models.schema import POTENTIAL
 from models.search import (CompanySearch, ContactSearch, contacts_with_relations,
                            search_companies, search_contacts)
+from models.selections import selection_matches, visible_selection
 
 from .common import get_or_404, render, rule_message
 from .errors import error_response
+from .i18n import status_name
 
 bp = Blueprint("board", __name__)
 
 FILTERS = ("owner", "category", "q", "sort", "group")
+GROUPINGS = ("status", "category", "owner")
+REMEMBERED_BOARDS = 20  # boards whose filters the session keeps (each selection is one)
 
 
-def board_settings():
-    """Filter and sort from the query string, else as this user last left the board."""
-    remembered = session.get("board", {})
-    if any(name in request.values for name in FILTERS):
-        chosen = {name: request.values.get(name, "") for name in FILTERS}
-        session["board"] = chosen
-        return chosen
-    return {name: remembered.get(name, "") for name in FILTERS}
+def board_selection(entity="contacts"):
+    """The saved selection a board shows (?selection=<id>), None for "My leads".
+
+    Someone else's private selection, or one of the other entity, is a 404.
+    """
+    raw = request.values.get("selection", "")
+    if not raw:
+        return None
+    selection = visible_selection(int(raw), current_user) if raw.isdigit() else None
+    if selection is None or selection.entity != entity:
+        abort(404)
+    return selection
 
 
-def board_query(settings):
-    """My leads by default: contacts whose lead status is active (R8), filtered."""
-    owner = settings.get("owner") or "me"
+def remembered_settings(key, slot, filters):
+    """Filters from the query string, else as this user last left this board.
+
+    The session keeps them per board (`slot`: "mine" or a selection id).
+    """
+    boards = session.get(key)
+    if not isinstance(boards, dict) or not all(isinstance(v, dict) for v in boards.values()):
+        boards = {}
+    if any(name in request.values for name in filters):
+        chosen = {name: request.values.get(name, "")[:200] for name in filters}
+        boards = {k: v for k, v in boards.items() if k != slot}
+        boards[slot] = chosen
+        session[key] = dict(list(boards.items())[-REMEMBERED_BOARDS:])
+    remembered = boards.get(slot, {})
+    return {name: remembered.get(name, "") for name in filters}
+
+
+def board_settings(selection=None):
+    settings = remembered_settings("board", str(selection.id) if selection else "mine", FILTERS)
+    if settings["group"] not in GROUPINGS:
+        settings["group"] = "status"
+    if settings["sort"] not in SORTS:
+        settings["sort"] = "name"
+    # My leads are the rep's own unless they chose otherwise; a selection
+    # already says whose leads it holds; owner columns show everyone's.
+    if not settings["owner"] or settings["group"] == "owner":
+        settings["owner"] = "me" if selection is None and settings["group"] != "owner" else "all"
+    settings["selection"] = str(selection.id) if selection else ""
+    return settings
+
+
+def board_query(settings, selection=None):
+    """Contacts whose lead status is active (R8), in the selection, filtered."""
+    owner = settings["owner"]
     criteria = ContactSearch(text=settings.get("q", "")[:200])
     if owner == "me":
         criteria.owner_ids = [current_user.id]
@@ -45,25 +88,36 @@ def board_query(settings):
     # R8: only contacts whose status is active (grouped by category: every
     # Potential customer category); filtering on the (few) category ids lets
     # the database use the company (category, id) index.
-    categories = lead_board_category_ids(include_inactive=settings.get("group") == "category")
-    return search_contacts(criteria).where(Company.category.in_(categories))
+    categories = lead_board_category_ids(include_inactive=settings["group"] == "category")
+    query = search_contacts(criteria).where(Company.category.in_(categories))
+    if selection is not None:
+        query = selection_matches(selection, current_user).narrow(query)
+    return query
 
 
-def board_context(settings):
-    query = board_query(settings)
-    sort = settings.get("sort") if settings.get("sort") in SORTS else "name"
-    grouping = "category" if settings.get("group") == "category" else "status"
-    if grouping == "category":
+def board_columns(settings, query):
+    """(column, exact count, first cards) per column of the chosen grouping."""
+    sort = settings["sort"]
+    if settings["group"] == "category":
         counts = category_column_counts(query)
-        columns = [(category, counts.get(category.id, 0),
-                    column_cards(query, category.id, sort, by=Company.category))
-                   for category in company_board_categories()]
-    else:
-        counts = column_counts(query)
-        columns = [(status, counts.get(status.id, 0), column_cards(query, status.id, sort))
-                   for status in board_statuses()]
-    return dict(columns=columns, grouping=grouping, settings=settings,
-                labels=card_labels(grouping), sort=sort,
+        return [(category, counts.get(category.id, 0),
+                 column_cards(query, category.id, sort, by=Company.category))
+                for category in company_board_categories()]
+    if settings["group"] == "owner":
+        counts = owner_column_counts(query)
+        return [(owner, counts.get(owner.owner_id, 0),
+                 column_cards(query, owner.owner_id, sort, by=Contact.owner))
+                for owner in owner_columns(counts)]
+    counts = column_counts(query)
+    return [(status, counts.get(status.id, 0), column_cards(query, status.id, sort))
+            for status in board_statuses()]
+
+
+def board_context(settings, selection=None):
+    query = board_query(settings, selection)
+    return dict(columns=board_columns(settings, query), grouping=settings["group"],
+                settings=settings, selection=selection,
+                labels=card_labels(settings), sort=settings["sort"],
                 per_column=CARDS_PER_COLUMN,
                 owners=list(User.active_users()),
                 categories=[c for c in Category.ordered() if c.lead_status_active],
@@ -71,85 +125,148 @@ def board_context(settings):
 
 
 def board_args(settings):
-    return {name: settings.get(name, "") for name in FILTERS if settings.get(name)}
+    """The query string that shows this board again (for "more", redraws and moves)."""
+    return {name: settings[name] for name in FILTERS + ("selection",) if settings.get(name)}
 
 
-def card_labels(grouping="status"):
+def card_labels(settings):
     """Texts and URLs every card repeats, translated and built once per response."""
+    args = board_args(settings)
     return {
         "contact_url": url_for("contacts.show", contact_id=0)[:-1],
         "menu_url": url_for("board.menu_base"),
-        "menu_query": "?group=category" if grouping == "category" else "",
+        "menu_query": "?" + urlencode(args) if args else "",
         "days": gettext("%(days)s d"),
         "days_title": gettext("Days in this status"),
         "move": gettext("Move to…"),
         "move_aria": gettext("Move %(name)s to…"),
+        # Cards not in status columns say their status.
+        "statuses": {s.id: status_name(s) for s in LeadStatus.select()}
+        if settings["group"] != "status" else {},
     }
+
+
+def open_board():
+    """The selection and settings of the board this request is about."""
+    selection = board_selection()
+    return selection, board_settings(selection)
 
 
 @bp.get("/board")
 @login_required
 def index():
-    """My leads as a board; the filter bar narrows it, and it remembers the choice."""
-    settings = board_settings()
-    block = "columns" if request.headers.get("HX-Target") == "board-columns" else None
-    return render("board/index.html", block, **board_context(settings))
+    """My leads (or a saved selection) as a board; it remembers the filter bar's choice."""
+    selection, settings = open_board()
+    try:
+        context = board_context(settings, selection)
+    except RuleViolation as error:  # a dynamic selection whose stored criteria went bad
+        return error_response(422, rule_message(error))
+    blocks = None
+    if request.headers.get("HX-Target") == "board-columns":
+        blocks = ["columns", "owner_filter"] + (["heading"] if selection is None else [])
+    return render("board/index.html", blocks, **context)
+
+
+def more_cards(column_id, by, count, endpoint):
+    """The next page of one column's cards (the columns show the first 50)."""
+    selection, settings = open_board()
+    offset = max(0, request.args.get("offset", 0, type=int))
+    query = board_query(settings, selection)
+    cards = column_cards(query, column_id, settings["sort"], offset, by=by)
+    return render("board/_more.html", more_url=url_for(
+                      endpoint, offset=offset + len(cards), **request.view_args,
+                      **board_args(settings)),
+                  cards=cards, total=count(query), next_offset=offset + len(cards),
+                  days_in_status=days_in_status, labels=card_labels(settings))
 
 
 @bp.get("/board/column/<int:status_id>")
 @login_required
 def column(status_id):
-    """More cards of one column (the columns show the first 50)."""
     status = get_or_404(LeadStatus, status_id)
-    settings = board_settings()
-    offset = max(0, request.args.get("offset", 0, type=int))
-    sort = settings.get("sort") if settings.get("sort") in SORTS else "name"
-    query = board_query(settings)
-    cards = column_cards(query, status.id, sort, offset)
-    total = column_counts(query).get(status.id, 0)
-    return render("board/_more.html", more_url=url_for(
-                      "board.column", status_id=status.id, offset=offset + len(cards),
-                      **board_args(settings)),
-                  cards=cards, total=total, next_offset=offset + len(cards),
-                  days_in_status=days_in_status, labels=card_labels())
+    return more_cards(status.id, Contact.lead_status,
+                      lambda query: column_counts(query).get(status.id, 0), "board.column")
+
+
+@bp.get("/board/category-column/<int:category_id>")
+@login_required
+def category_column(category_id):
+    category = get_or_404(Category, category_id)
+    return more_cards(category.id, Company.category,
+                      lambda query: category_column_counts(query).get(category.id, 0),
+                      "board.category_column")
+
+
+@bp.get("/board/owner-column/<int:owner_id>")
+@login_required
+def owner_column(owner_id):
+    """More cards of one owner's column; owner 0 is "No owner"."""
+    if owner_id:
+        get_or_404(User, owner_id)
+    return more_cards(owner_id or None, Contact.owner,
+                      lambda query: owner_column_counts(query).get(owner_id or None, 0),
+                      "board.owner_column")
 
 
 @bp.get("/board/menu/", endpoint="menu_base")
 @bp.get("/board/menu/<int:contact_id>")
 @login_required
 def menu(contact_id=None):
-    """The "Move to…" choices of one card: every other status that takes drops (R6),
-    or every other Potential customer category when the board is grouped by category."""
+    """The "Move to…" choices of one card: every other column of the board's grouping
+    (statuses that take drops (R6), Potential customer categories, or owners)."""
     contact = get_or_404(contacts_with_relations(), contact_id or 0)
-    if request.args.get("group") == "category":
-        return render("board/_category_menu.html", contact=contact,
+    selection, settings = open_board()
+    args = board_args(settings)
+    if settings["group"] == "category":
+        return render("board/_category_menu.html", contact=contact, board_args=args,
                       categories=company_board_categories())
     shown = request.args.get("shown", type=int)
+    shown_version = contact.version if shown is None else shown
+    if settings["group"] == "owner":
+        owners = [o for o in owner_columns({}) if o.owner_id != contact.owner_id]
+        return render("board/_owner_menu.html", contact=contact, owners=owners,
+                      shown_version=shown_version, board_args=args)
     return render("board/_menu.html", contact=contact, statuses=board_statuses(),
-                  shown_version=contact.version if shown is None else shown)
+                  shown_version=shown_version, board_args=args)
 
 
-def card_response(contact, outcome=None, undo=None, status=200):
-    """The moved card, fresh counts for every column, an undo toast and maybe a dialog."""
-    settings = board_settings()
-    query = board_query(settings)
+def moved_response(contact, counts, undo=None, proposal=None, status=200):
+    """A dropped card, fresh counts of every column out of band, an undo toast and
+    maybe a rule's dialog. `counts` is {count element id: number}; `undo` holds
+    the toast's message, the URL that puts the move back and its form fields."""
+    selection, settings = open_board()
+    query = board_query(settings, selection)
     on_board = query.where(Contact.id == contact.id).exists()
+    response = render("board/_moved.html", status=status, contact=contact, on_board=on_board,
+                      counts=counts(query), undo=undo, proposal=proposal,
+                      categories=list(Category.ordered()) if proposal else [],
+                      company_name=contact.company.name, days_in_status=days_in_status,
+                      labels=card_labels(settings), oob_blocks=("dialog",))
+    if request.form.get("via") == "menu":
+        response.headers["HX-Trigger"] = "board-refresh"
+    return response
+
+
+def status_counts(query):
     counts = column_counts(query)
-    proposal = outcome.suggestion if outcome else None
-    return render("board/_moved.html", status=status, contact=contact, on_board=on_board,
-                  counts=counts, statuses=board_statuses(), undo=undo, proposal=proposal,
-                  categories=list(Category.ordered()) if proposal else [],
-                  company_name=contact.company.name, days_in_status=days_in_status,
-                  labels=card_labels(),
-                  oob_blocks=("dialog",))
+    return {f"count-{s.id}": counts.get(s.id, 0) for s in board_statuses()}
+
+
+def owner_counts(query):
+    counts = owner_column_counts(query)
+    return {f"count-owner-{o.id}": counts.get(o.owner_id, 0) for o in owner_columns(counts)}
+
+
+def posted(model, name):
+    """The row whose id the form names under `name`, or None."""
+    return model.get_or_none(model.id == request.form.get(name, type=int))
 
 
 @bp.post("/board/move")
 @login_required
 def move():
     """A drop (or "Move to…"): same rules as the contact card, refused on a stale card."""
-    contact = Contact.get_or_none(Contact.id == request.form.get("contact", type=int))
-    status = LeadStatus.get_or_none(LeadStatus.id == request.form.get("status", type=int))
+    contact, status = posted(Contact, "contact"), posted(LeadStatus, "status")
     version = request.form.get("version", type=int)
     if contact is None or status is None or version is None:
         return error_response(422, gettext("That card or column does not exist any more."))
@@ -159,10 +276,13 @@ def move():
                                   Actor(current_user._get_current_object()))
     except RuleViolation as error:
         return error_response(409, rule_message(error))
-    response = card_response(get_or_404(contacts_with_relations(), contact.id), outcome, undo)
-    if request.form.get("via") == "menu":
-        response.headers["HX-Trigger"] = "board-refresh"
-    return response
+    contact = get_or_404(contacts_with_relations(), contact.id)
+    return moved_response(contact, status_counts, proposal=outcome.suggestion, undo=dict(
+        message=gettext("%(name)s moved to %(status)s.", name=contact.full_name,
+                        status=status_name(contact.lead_status)),
+        url=url_for("board.undo", **board_args(open_board()[1])),
+        fields={"contact": undo.contact_id, "status": undo.status_id,
+                "category": undo.category_id, "version": undo.version}))
 
 
 @bp.post("/board/undo")
@@ -177,10 +297,37 @@ def undo():
         contact = undo_move(Undo(*values), Actor(current_user._get_current_object()))
     except RuleViolation as error:
         return error_response(409, rule_message(error))
-    response = card_response(get_or_404(contacts_with_relations(), contact.id))
+    response = moved_response(get_or_404(contacts_with_relations(), contact.id), status_counts)
     # The card goes back to its old column: let the board redraw.
     response.headers["HX-Trigger"] = "board-refresh"
     return response
+
+
+@bp.post("/board/assign")
+@login_required
+def assign():
+    """A card dropped on an owner's column (owner 0: nobody) changes the contact's owner."""
+    contact, owner_id = posted(Contact, "contact"), request.form.get("owner", type=int)
+    owner = User.get_or_none(User.id == owner_id) if owner_id else None
+    version = request.form.get("version", type=int)
+    if contact is None or owner_id is None or (owner_id and owner is None) or version is None:
+        return error_response(422, gettext("That card or column does not exist any more."))
+    try:
+        previous = move_owner_card(contact, owner, version,
+                                   Actor(current_user._get_current_object()))
+    except RuleViolation as error:
+        return error_response(409, rule_message(error))
+    contact = get_or_404(contacts_with_relations(), contact.id)
+    if request.form.get("undo"):
+        response = moved_response(contact, owner_counts)
+        response.headers["HX-Trigger"] = "board-refresh"
+        return response
+    return moved_response(contact, owner_counts, undo=dict(
+        message=gettext("%(name)s given to %(owner)s.", name=contact.full_name,
+                        owner=owner.name if owner else gettext("No owner")),
+        url=url_for("board.assign", **board_args(open_board()[1])),
+        fields={"contact": contact.id, "owner": previous or 0, "version": contact.version,
+                "undo": 1}))
 
 
 # --- Companies by category ---------------------------------------------------
@@ -188,40 +335,57 @@ def undo():
 COMPANY_FILTERS = ("owner", "q")
 
 
-def company_board_settings():
-    """The company board's own filter, remembered like the lead board's."""
-    if any(name in request.values for name in COMPANY_FILTERS):
-        session["company_board"] = {name: request.values.get(name, "")
-                                     for name in COMPANY_FILTERS}
-    remembered = session.get("company_board", {})
-    return {name: remembered.get(name, "") for name in COMPANY_FILTERS}
+def company_board_settings(selection=None):
+    """The company board's own filter, remembered per board like the lead board's."""
+    settings = remembered_settings("company_board", str(selection.id) if selection else "mine",
+                                   COMPANY_FILTERS)
+    settings["owner"] = settings["owner"] or "all"
+    settings["selection"] = str(selection.id) if selection else ""
+    return settings
 
 
-def company_board_query(settings):
-    """Companies of the Potential customer group, filtered by owner and name."""
+def company_board_query(settings, selection=None):
+    """Companies of the Potential customer group (or of a saved company selection),
+    filtered by owner and name."""
     criteria = CompanySearch(text=settings.get("q", "")[:200],
                              category_groups=[POTENTIAL])
-    owner = settings.get("owner") or "all"
+    owner = settings["owner"]
     if owner == "me":
         criteria.owner_ids = [current_user.id]
     elif owner.isdigit():
         criteria.owner_ids = [int(owner)]
-    return search_companies(criteria)
+    query = search_companies(criteria)
+    if selection is not None:
+        query = selection_matches(selection, current_user).narrow(query)
+    return query
+
+
+def company_board_args(settings):
+    return {name: value for name, value in settings.items() if value}
+
+
+def open_company_board():
+    selection = board_selection("companies")
+    settings = company_board_settings(selection)
+    return settings, company_board_query(settings, selection), selection
 
 
 @bp.get("/board/companies")
 @login_required
 def companies():
     """Companies as a board, one column per Potential customer category."""
-    settings = company_board_settings()
-    query = company_board_query(settings)
-    counts = company_column_counts(query)
-    columns = [(category, counts.get(category.id, 0), company_cards(query, category.id))
-               for category in company_board_categories()]
+    try:
+        settings, query, selection = open_company_board()
+        counts = company_column_counts(query)
+        columns = [(category, counts.get(category.id, 0), company_cards(query, category.id))
+                   for category in company_board_categories()]
+    except RuleViolation as error:  # a dynamic selection whose stored criteria went bad
+        return error_response(422, rule_message(error))
     block = "columns" if request.headers.get("HX-Target") == "board-columns" else None
     return render("board/companies.html", block, columns=columns, settings=settings,
-                  owners=list(User.active_users()), per_column=CARDS_PER_COLUMN,
-                  board_args={k: v for k, v in settings.items() if v})
+                  selection=selection, owners=list(User.active_users()),
+                  per_column=CARDS_PER_COLUMN,
+                  board_args=company_board_args(settings))
 
 
 @bp.post("/board/companies/move")
@@ -238,8 +402,7 @@ def move_company_to():
                                     Actor(current_user._get_current_object()))
     except RuleViolation as error:
         return error_response(409, rule_message(error))
-    settings = company_board_settings()
-    query = company_board_query(settings)
+    settings, query, selection = open_company_board()
     card = query.where(Company.id == company.id).first()
     return render("board/_company_moved.html", company=card,
                   counts=company_column_counts(query),
@@ -251,13 +414,12 @@ def move_company_to():
 def company_column(category_id):
     """More companies of one category column."""
     category = get_or_404(Category, category_id)
-    settings = company_board_settings()
+    settings, query, selection = open_company_board()
     offset = max(0, request.args.get("offset", 0, type=int))
-    query = company_board_query(settings)
     cards = company_cards(query, category.id, offset)
     return render("board/_company_more.html", category=category, cards=cards,
                   total=company_column_counts(query).get(category.id, 0),
-                  next_offset=offset + len(cards))
+                  next_offset=offset + len(cards), board_args=company_board_args(settings))
 
 
 @bp.post("/board/move-category")
@@ -277,24 +439,6 @@ def move_contact_company():
         return error_response(409, rule_message(error))
     contact = get_or_404(contacts_with_relations(), contact.id)
     response = render("board/_card.html", contact=contact, days_in_status=days_in_status,
-                      labels=card_labels("category"))
+                      labels=card_labels(open_board()[1]))
     response.headers["HX-Trigger"] = "board-refresh"
     return response
-
-
-@bp.get("/board/category-column/<int:category_id>")
-@login_required
-def category_column(category_id):
-    """More cards of one category column of the lead board."""
-    category = get_or_404(Category, category_id)
-    settings = board_settings()
-    offset = max(0, request.args.get("offset", 0, type=int))
-    sort = settings.get("sort") if settings.get("sort") in SORTS else "name"
-    query = board_query(settings)
-    cards = column_cards(query, category.id, sort, offset, by=Company.category)
-    return render("board/_more.html", more_url=url_for(
-                      "board.category_column", category_id=category.id,
-                      offset=offset + len(cards), **board_args(settings)),
-                  cards=cards, total=category_column_counts(query).get(category.id, 0),
-                  next_offset=offset + len(cards), days_in_status=days_in_status,
-                  labels=card_labels("category"))

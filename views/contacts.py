@@ -3,8 +3,8 @@ from flask import Blueprint, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
-from models import (Actor, Category, LeadStatus, RuleViolation, create_contact,
-                    lead_status_is_active, timeline)
+from models import (Actor, Category, LeadStatus, RuleViolation, User, assign_owner,
+                    create_contact, database, lead_status_is_active, timeline)
 from models.categorization import set_lead_status_with_rules
 from models.search import contacts_with_relations
 
@@ -97,6 +97,23 @@ def create(company_id):
                   form=form, company=company, contact=None)
 
 
+def save_contact(contact, form):
+    """The edited details and, recorded in the history, a new owner: all or nothing."""
+    values = form_values(form)
+    owner_id = values.pop("owner")
+    try:
+        with database.atomic():
+            for name, value in values.items():
+                setattr(contact, name, value)
+            contact.save()
+            assign_owner(contact, User.get_or_none(User.id == owner_id) if owner_id else None,
+                         Actor(current_user._get_current_object()))
+    except RuleViolation as error:
+        form.owner.errors.append(rule_message(error))
+        return False
+    return True
+
+
 @bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(contact_id):
@@ -105,10 +122,7 @@ def edit(contact_id):
     form = ContactForm(obj=contact).fill_choices()
     if request.method == "GET":
         form.owner.data = contact.owner_id or 0
-    if form.validate_on_submit():
-        for name, value in form_values(form).items():
-            setattr(contact, name, value)
-        contact.save()
+    if form.validate_on_submit() and save_contact(contact, form):
         if request.headers.get("HX-Request"):
             contact = get_or_404(contacts_with_relations(), contact_id)
             return contact_card(contact, "details")

@@ -2,6 +2,8 @@
 import models
 from models import Actor, Category, Contact, LeadStatus, User, create_company, create_contact
 from models.categorization import save_rules
+from models.search import parse_criteria
+from models.selections import save_selection
 from playwright.sync_api import expect
 
 from .conftest import htmx_settled
@@ -177,3 +179,51 @@ def test_manager_switches_to_columns_by_category(page):
     models.database.connect(reuse_if_open=True)
     assert Contact.get_by_id(anna.id).company.category.name == "Opportunity"
     models.database.close()
+
+
+def test_manager_groups_by_owner_and_a_drop_hands_the_lead_on(page, artifacts):
+    anna, _, _ = setup_board()
+    models.database.connect(reuse_if_open=True)
+    ola = User.create(email="ola@example.test", name="Ola Olsen", role="rep",
+                      password_hash="-")
+    models.database.close()
+    sign_in(page)
+    open_board(page)
+    page.get_by_label("Columns").select_option(label="Owner")
+    expect(column(page, "Rita Rep").locator(".card")).to_have_count(3)
+    htmx_settled(page)
+    drag(page, page.locator(f"#card-{anna.id} .card-company"),
+         column(page, "Ola Olsen").locator("ol"))
+    expect(column(page, "Ola Olsen").locator(f"#card-{anna.id}")).to_be_visible()
+    expect(column(page, "Ola Olsen").locator(".count")).to_have_text("1")
+    expect(column(page, "Rita Rep").locator(".count")).to_have_text("2")
+    expect(page.locator("#toasts")).to_contain_text("Anna Berg given to Ola Olsen")
+    page.screenshot(path=artifacts / "board-by-owner.png", full_page=True)
+    models.database.connect(reuse_if_open=True)
+    assert Contact.get_by_id(anna.id).owner_id == ola.id
+    models.database.close()
+    # The choice is remembered: the board opens grouped by owner again.
+    page.goto("/board")
+    expect(column(page, "Ola Olsen").locator(f"#card-{anna.id}")).to_be_visible()
+
+
+def test_a_saved_selection_opens_as_a_board(page):
+    anna, bo, cai = setup_board()
+    models.database.connect(reuse_if_open=True)
+    rep = User.get(User.email == "rita@example.test")
+    selection = save_selection(rep, "Fjällbo people", parse_criteria(
+        {"version": 1, "criteria": [{"field": "category", "op": "in",
+                                     "value": [Category.get(name="Lead").id]},
+                                    {"field": "name", "op": "contains", "value": "Berg"}]}))
+    models.database.close()
+    sign_in(page)
+    page.goto(f"/selections/{selection.id}")
+    page.get_by_role("link", name="Open as board").click()
+    expect(page.get_by_role("heading", name="Fjällbo people")).to_be_visible()
+    expect(column(page, "Open").locator(".card")).to_have_count(1)
+    htmx_settled(page)
+    drag(page, page.locator(f"#card-{anna.id} .card-company"),
+         column(page, "Contacting").locator("ol"))
+    expect(column(page, "Contacting").locator(".count")).to_have_text("1")
+    expect(column(page, "Open").locator(".count")).to_have_text("0")
+    assert status_of(anna) == "Contacting"

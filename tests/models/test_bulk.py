@@ -152,9 +152,16 @@ def test_owner_bulk_update_for_contacts_and_companies(rita, monkeypatch):
     company, people = company_with_contacts("Ett AB", "Customer", 5, owner=rita)
     Contact.update(owner=rob).where(Contact.id == people[0].id).execute()
 
+    versions = {c.id: c.version for c in Contact.select()}
     report = bulk_set_owner(all_contacts(), rob, Actor(rita))
     assert (report.updated, report.unchanged, report.skipped) == (4, 1, 0)
     assert {c.owner_id for c in Contact.select()} == {rob.id}
+    # Each change is in the history (open boards hear of it) and outdates shown cards.
+    rows = History.select().where(History.kind == History.OWNER)
+    assert sorted((r.contact_id, r.from_owner_id, r.to_owner_id, r.actor_id) for r in rows) == \
+        [(p.id, rita.id, rob.id, rita.id) for p in people[1:]]
+    assert [c.version - versions[c.id] for c in Contact.select().order_by(Contact.id)] == \
+        [0, 1, 1, 1, 1]
 
     report = bulk_set_owner(run_criteria(Criteria("companies")), rita, Actor(rita),
                             ids=[company.id, 424242])

@@ -7,7 +7,7 @@ import pytest
 import models
 from models import Actor, AuditLog, Category, Contact, History, LeadStatus, RuleViolation, User
 from models import create_company, create_contact
-from models.distribution import (OWNER, DistributionFlow, members_with_open_counts,
+from models.distribution import (DistributionFlow, members_with_open_counts,
                                  next_owners, save_flow)
 from models.webforms import clean_submission, save_web_form, submit_web_form
 
@@ -149,11 +149,13 @@ def test_assignment_is_recorded_in_the_history_for_the_timeline(reps, admin):
                           "email": {"ask": True, "required": False}})
     submit_web_form(form, clean_submission(form, {"name": "Anna Berg"}), ip_hash="x")
     contact = Contact.get()
-    row = History.get(History.kind == OWNER)
-    assert (row.contact_id, row.company_id, row.actor_id, row.source, row.source_label) == \
-        (contact.id, contact.company_id, reps[2].id, "form", "Web form: Spring webinar")
+    row = History.get(History.kind == History.OWNER)
+    assert (row.contact_id, row.company_id, row.to_owner_id, row.actor_id, row.source,
+            row.source_label) == \
+        (contact.id, contact.company_id, reps[2].id, None, "form", "Web form: Spring webinar")
     timeline = list(models.timeline(contact=contact))
-    assert OWNER in {entry.kind for entry in timeline}
+    assert [entry.to_owner.name for entry in timeline if entry.kind == History.OWNER] == \
+        [reps[2].name]
 
 
 @pytest.mark.parametrize("name, strategy, members, message", [

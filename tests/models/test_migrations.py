@@ -78,3 +78,20 @@ def test_migrated_schema_matches_the_models(empty_db):
         columns = {c.name for c in empty_db.get_columns(table)}
         assert columns == {f.column_name for f in model._meta.sorted_fields}, table
     User.create(email="x@example.test", name="X", password_hash="-")
+
+
+def test_owner_history_rows_move_the_new_owner_out_of_the_actor_column(empty_db):
+    """Before 0010 a distribution flow's "owner" row kept the new owner as its actor."""
+    upgrade_database(empty_db, target="0009_dashboards")
+    category = Category.create(name="Lead", group="potential", lead_status_enabled=True)
+    rep = User.create(email="rep@example.test", name="Rep", password_hash="x")
+    company = Company.create(name="Fjällbo AB", category=category)
+    contact = Contact.create(company=company, first_name="Anna", last_name="Berg", owner=rep)
+    models.History.insert(kind="owner", company=company.id, contact=contact.id, actor=rep.id,
+                          created_at=datetime.datetime(2025, 1, 1), source="form",
+                          source_label="Web form: Spring").execute()
+
+    upgrade_database(empty_db, "en")
+
+    row = models.History.get()
+    assert (row.to_owner_id, row.from_owner_id, row.actor_id) == (rep.id, None, None)

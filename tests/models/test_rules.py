@@ -2,7 +2,8 @@
 import pytest
 
 from models import (CATEGORY_GROUPS, Actor, Category, Company, Contact, History, LeadStatus,
-                    RuleViolation, User, create_company, create_contact, delete_category,
+                    RuleViolation, User, assign_owner, create_company, create_contact,
+                    delete_category,
                     lead_status_is_active, make_initial_status, move_company,
                     reorder_lead_statuses, restore_lead_status, retire_category,
                     retire_lead_status, set_category_group, set_lead_status,
@@ -224,3 +225,30 @@ def test_r20_unchanged_values_record_nothing(lead_company, rep):
     assert not set_lead_status(a, status("Open"), rep)
     assert not move_company(lead_company, category("Lead"), rep)
     assert History.select().count() == before
+
+
+def test_r20_owner_changes_are_recorded_with_both_owners_and_who(lead_company, rep):
+    ola = User.create(email="ola@example.test", name="Ola", password_hash="-")
+    contact = create_contact(lead_company, rep, first_name="Anna", last_name="Berg")
+    version = contact.version
+
+    assert assign_owner(contact, ola, rep) is True
+    assert assign_owner(contact, ola, rep) is False  # nothing changed, nothing recorded
+    assert assign_owner(contact, None, rep) is True
+
+    rows = list(History.select().where(History.kind == History.OWNER).order_by(History.id))
+    assert [(r.from_owner_id, r.to_owner_id, r.actor_id) for r in rows] == \
+        [(None, ola.id, rep.user.id), (ola.id, None, rep.user.id)]
+    fresh = Contact.get_by_id(contact.id)
+    assert fresh.owner_id is None and fresh.version == version + 2
+    entries = [e for e in timeline(contact=contact) if e.kind == History.OWNER]
+    assert entries[0].from_owner.name == "Ola" and entries[0].actor.name == "Rita Rep"
+
+
+def test_r20_a_former_colleague_gets_no_new_leads(lead_company, rep):
+    ola = User.create(email="ola@example.test", name="Ola", password_hash="-", active=False)
+    contact = create_contact(lead_company, rep, first_name="Anna", last_name="Berg")
+    with pytest.raises(RuleViolation, match="no longer works here"):
+        assign_owner(contact, ola, rep)
+    assert Contact.get_by_id(contact.id).owner_id is None
+    assert not History.select().where(History.kind == History.OWNER).exists()

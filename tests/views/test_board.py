@@ -4,7 +4,10 @@ import json
 import pytest
 from playhouse.test_utils import count_queries
 
-from models import Actor, Category, Contact, LeadStatus, create_company, create_contact
+from models import (Actor, Category, Contact, History, LeadStatus, create_company,
+                    create_contact)
+from models.search import parse_criteria
+from models.selections import save_selection
 from models.feed import latest_change_id
 
 from .conftest import HTMX
@@ -177,3 +180,153 @@ def test_board_grouped_by_category_moves_the_company(client, sample):
     assert stale.status_code == 409
     menu = client.get(f"/board/menu/{anna.id}?group=category").data.decode()
     assert ">Lead<" in menu and ">Opportunity<" not in menu
+
+
+# --- Grouped by owner ----------------------------------------------------------
+
+def test_board_grouped_by_owner_has_a_column_per_active_user_and_nobody(client, sample, users):
+    page = client.get("/board?group=owner").data.decode()
+    for user in users.values():
+        assert f'id="count-owner-{user.id}"' in page
+    assert 'id="count-owner-0" class="count">1<' in page  # Bo has no owner
+    assert f'id="count-owner-{users["rep"].id}" class="count">1<' in page  # Anna
+    assert "Cai Lund" not in page  # R8 holds on every grouping
+    assert 'class="card-status">Open' in page  # cards say their status here
+
+
+def test_drop_on_an_owner_column_reassigns_and_records_it(client, sample, users):
+    bo, manager = sample["bo"], users["manager"]
+    response = client.post("/board/assign?group=owner", headers=HTMX, data={
+        "contact": bo.id, "owner": manager.id, "version": bo.version})
+    body = response.data.decode()
+    assert response.status_code == 200
+    assert f'<span id="count-owner-{manager.id}" class="count" hx-swap-oob="true">1' in body
+    assert '<span id="count-owner-0" class="count" hx-swap-oob="true">0' in body
+    fresh = Contact.get_by_id(bo.id)
+    assert fresh.owner_id == manager.id and fresh.version == bo.version + 1
+    row = History.get(History.kind == History.OWNER, History.contact == bo.id)
+    assert (row.from_owner_id, row.to_owner_id, row.actor_id) == \
+        (None, manager.id, users["rep"].id)
+    # The toast's undo gives the card back to nobody.
+    assert 'name="undo" value="1"' in body
+    undo = client.post("/board/assign?group=owner", headers=HTMX, data={
+        "contact": bo.id, "owner": 0, "version": fresh.version, "undo": 1})
+    assert undo.status_code == 200 and undo.headers["HX-Trigger"] == "board-refresh"
+    assert Contact.get_by_id(bo.id).owner_id is None
+    assert "Undo" not in undo.data.decode()
+
+
+@pytest.mark.parametrize("data", [{}, {"contact": "x", "owner": "1", "version": "0"},
+                                  {"contact": "4242", "owner": "0", "version": "0"},
+                                  {"contact": "2", "owner": "4242", "version": "0"},
+                                  {"contact": "2", "owner": "1"}])
+def test_bad_owner_drops_are_refused_and_change_nothing(client, sample, data):
+    response = client.post("/board/assign", data=data, headers=HTMX)
+    assert response.status_code == 422 and b'class="error-message"' in response.data
+    assert Contact.get_by_id(sample["bo"].id).owner_id is None
+    assert not History.select().where(History.kind == History.OWNER).exists()
+
+
+def test_owner_drop_on_a_stale_card_or_a_former_colleague_is_refused(client, sample, users):
+    bo = sample["bo"]
+    stale = client.post("/board/assign", headers=HTMX, data={
+        "contact": bo.id, "owner": users["manager"].id, "version": bo.version + 1})
+    assert stale.status_code == 409 and b"changed by someone else" in stale.data
+    users["admin"].active = False
+    users["admin"].save()
+    gone = client.post("/board/assign", headers=HTMX, data={
+        "contact": bo.id, "owner": users["admin"].id, "version": bo.version})
+    assert gone.status_code == 409 and b"no longer works here" in gone.data
+    assert Contact.get_by_id(bo.id).owner_id is None
+
+
+def test_a_former_colleagues_leads_keep_a_column_that_takes_no_drops(client, sample, users):
+    actor = Actor(users["rep"])
+    create_contact(sample["lead"], actor, first_name="Dag", last_name="Ny", owner=users["admin"])
+    users["admin"].active = False
+    users["admin"].save()
+    page = client.get("/board?group=owner").data.decode()
+    column = page[page.index(f'id="count-owner-{users["admin"].id}"'):]
+    assert "Dag Ny" in column and "data-no-drop" in column.split("</section>")[0]
+
+
+def test_owner_board_query_count_is_fixed(client, users):
+    def queries():
+        with count_queries() as counter:
+            assert client.get("/board?group=owner").status_code == 200
+        return counter.count
+    actor = Actor(users["rep"])
+    company = create_company(actor, name="A", category=Category.get(name="Lead"))
+    create_contact(company, actor, first_name="A", last_name="A", owner=users["rep"])
+    few = queries()
+    for number in range(30):
+        company = create_company(actor, name=f"C{number}", category=Category.get(name="Lead"))
+        create_contact(company, actor, first_name="B", last_name=str(number),
+                       owner=list(users.values())[number % 3])
+    assert queries() == few
+
+
+# --- A saved selection as a board -------------------------------------------------
+
+def contacts_named(text=None):
+    return parse_criteria({"version": 1, "criteria": [
+        {"field": "name", "op": "contains", "value": text}] if text else []})
+
+
+def test_a_dynamic_selection_opens_as_a_board(client, sample, users):
+    selection = save_selection(users["rep"], "The Eks", contacts_named("Ek"))
+    page = client.get(f"/board?selection={selection.id}").data.decode()
+    assert "<h1>The Eks</h1>" in page
+    assert "Bo Ek" in page and "Anna Berg" not in page  # anyone's, but only the selection
+    assert f"selection={selection.id}" in page.split('id="board-columns"')[1][:400]
+    # A move on it answers with this board's counts.
+    bo = sample["bo"]
+    moved = client.post(f"/board/move?selection={selection.id}", headers=HTMX, data={
+        "contact": bo.id, "status": status_id("Contacting"), "version": bo.version})
+    assert f'id="count-{status_id("Contacting")}" class="count" hx-swap-oob="true">1' \
+        in moved.data.decode()
+    assert f'id="count-{status_id("Open")}" class="count" hx-swap-oob="true">0' \
+        in moved.data.decode()
+
+
+def test_a_static_selection_board_shows_its_members(client, sample, users):
+    selection = save_selection(users["rep"], "Anna only", contacts_named("Anna"), kind="static")
+    create_contact(sample["lead"], Actor(users["rep"]), first_name="Anna", last_name="Later")
+    page = client.get(f"/board?selection={selection.id}").data.decode()
+    assert "Anna Berg" in page and "Anna Later" not in page
+
+
+def test_board_settings_are_remembered_per_selection(client, sample, users):
+    selection = save_selection(users["rep"], "Everyone", contacts_named())
+    client.get(f"/board?selection={selection.id}&q=Bo&sort=days")
+    mine = client.get("/board").data.decode()
+    assert 'name="q" value=""' in mine and "Anna Berg" in mine
+    again = client.get(f"/board?selection={selection.id}").data.decode()
+    assert 'name="q" value="Bo"' in again and "Anna Berg" not in again and "Bo Ek" in again
+
+
+def test_other_peoples_private_selections_and_bad_ids_are_not_boards(client, sample, users):
+    private = save_selection(users["manager"], "Mine", contacts_named("Ek"))
+    companies = save_selection(users["rep"], "Firms", parse_criteria(
+        {"version": 1, "entity": "companies", "criteria": []}))
+    for query in (f"selection={private.id}", f"selection={companies.id}", "selection=x",
+                  "selection=4242"):
+        response = client.get(f"/board?{query}")
+        assert response.status_code == 404 and b"could not find" in response.data
+    board = client.get(f"/board/companies?selection={companies.id}")
+    assert board.status_code == 200 and b"<h1>Firms</h1>" in board.data
+
+
+def test_a_selection_whose_criteria_went_bad_shows_a_message(client, sample, users):
+    spare = Category.create(name="Spare", group="potential", lead_status_enabled=True)
+    selection = save_selection(users["rep"], "Spare", parse_criteria(
+        {"version": 1, "criteria": [{"field": "category", "op": "in", "value": [spare.id]}]}))
+    spare.delete_instance()
+    response = client.get(f"/board?selection={selection.id}")
+    assert response.status_code == 422 and b"Unknown category" in response.data
+
+
+def test_selection_page_offers_its_board(client, sample, users):
+    selection = save_selection(users["rep"], "The Eks", contacts_named("Ek"))
+    page = client.get(f"/selections/{selection.id}").data.decode()
+    assert f'href="/board?selection={selection.id}"' in page

@@ -157,3 +157,19 @@ def test_contact_card_query_count_is_fixed(client, sample, users):
     with count_queries() as many:
         assert b"from Nurture to Contacting" in client.get(url).data
     assert few.count == many.count <= 5
+
+
+def test_changing_the_owner_on_the_card_is_in_the_timeline(client, sample, users):
+    bo = sample["bo"]
+    response = client.post(f"/contacts/{bo.id}/edit", data={
+        "first_name": "Bo", "last_name": "Ek", "owner": users["manager"].id})
+    assert response.status_code == 302
+    row = History.get(History.kind == History.OWNER)
+    assert (row.contact_id, row.from_owner_id, row.to_owner_id, row.actor_id) == \
+        (bo.id, None, users["manager"].id, users["rep"].id)
+    page = client.get(f"/contacts/{bo.id}").data.decode()
+    assert "Owner set to Manager" in page
+    # Saving the details again without a new owner records nothing more.
+    client.post(f"/contacts/{bo.id}/edit", data={
+        "first_name": "Bo", "last_name": "Eklund", "owner": users["manager"].id})
+    assert History.select().where(History.kind == History.OWNER).count() == 1
