@@ -91,28 +91,32 @@ class OwnerColumn:
         return self.id or None
 
 
-def column_cards(query, status_id, sort="name", offset=0, limit=CARDS_PER_COLUMN,
-                 by=Contact.lead_status):
-    """One page of a column's cards, in the board's sort.
+def card_query(query, column_id, sort="name", by=Contact.lead_status):
+    """A column's cards, in the board's sort.
 
-    `by` is what the columns stand for: the lead status, or the company's
-    category when the board is grouped by category.
+    `by` is what the columns stand for: the lead status, the company's
+    category or the owner; `column_id` None is the column of contacts
+    without one.
 
     Only the columns a card shows are read: building hundreds of full rows
     of five models costs more than the database does.
     """
-    cards = (Contact
-             .select(Contact.id, Contact.first_name, Contact.last_name, Contact.version,
-                     Contact.lead_status, Contact.status_changed_at, Contact.utm_source,
-                     Contact.company, Contact.owner, Company.id, Company.name,
-                     Company.category, Category.id, Category.name, User.id, User.name)
-             .join(Company).join(Category)
-             .join_from(Contact, User, JOIN.LEFT_OUTER, on=(Contact.owner == User.id),
-                        attr="owner")
-             .where(*_conditions(query), by == status_id)
-             .order_by(*SORTS.get(sort, SORTS["name"]))
-             .offset(offset).limit(limit))
-    return list(cards)
+    return (Contact
+            .select(Contact.id, Contact.first_name, Contact.last_name, Contact.version,
+                    Contact.lead_status, Contact.status_changed_at, Contact.utm_source,
+                    Contact.company, Contact.owner, Company.id, Company.name,
+                    Company.category, Category.id, Category.name, User.id, User.name)
+            .join(Company).join(Category)
+            .join_from(Contact, User, JOIN.LEFT_OUTER, on=(Contact.owner == User.id),
+                       attr="owner")
+            .where(*_conditions(query), by == column_id)
+            .order_by(*SORTS.get(sort, SORTS["name"])))
+
+
+def column_cards(query, column_id, sort="name", offset=0, limit=CARDS_PER_COLUMN,
+                 by=Contact.lead_status):
+    """One page of a column's cards (see card_query)."""
+    return list(card_query(query, column_id, sort, by).offset(offset).limit(limit))
 
 
 def move_owner_card(contact, owner, version, actor):

@@ -1,9 +1,11 @@
 """Board moves: the contact card's rules, stale cards, undo."""
 import pytest
 
+import models
 from models import Actor, Category, Company, Contact, History, LeadStatus, RuleViolation
 from models import create_company, create_contact
-from models.board import StaleCard, Undo, column_cards, column_counts, move_card, undo_move
+from models.board import (SORTS, StaleCard, Undo, card_query, column_cards, column_counts,
+                          move_card, undo_move)
 from models.categorization import save_rules
 from models.search import ContactSearch, search_contacts
 
@@ -68,3 +70,26 @@ def test_undo_after_another_change_is_refused(anna):
     with pytest.raises(StaleCard):
         undo_move(undo, Actor())
     assert Contact.get_by_id(anna.id).lead_status.name == "Qualified"
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    """Query plans are SQLite's here, also in the PostgreSQL pass (its plans depend on
+    table statistics, so an empty database would say little)."""
+    database = models.bind_database(f"sqlite:///{tmp_path / 'plans.db'}")
+    with database.connection_context():
+        models.upgrade_database(database, "en")
+        yield database
+
+
+@pytest.mark.parametrize("sort", sorted(SORTS))
+@pytest.mark.parametrize("by", ["status", "owner"])
+def test_a_column_is_read_in_index_order_not_sorted_whole(sqlite_db, sort, by):
+    """A column's first 50 cards come off an index in the board's sort: sorting all of
+    an owner's contacts per column made the owner board cost 70 ms a column at 100k."""
+    query = search_contacts(ContactSearch(owner_ids=[1])).where(Company.category.in_([1, 2]))
+    column = Contact.owner if by == "owner" else Contact.lead_status
+    sql, params = card_query(query, 1, sort, column).limit(50).sql()
+    plan = " / ".join(row[-1] for row in sqlite_db.execute_sql(
+        "EXPLAIN QUERY PLAN " + sql, params).fetchall())
+    assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
