@@ -18,6 +18,7 @@ from models.schema import POTENTIAL
 from models.search import (CompanySearch, ContactSearch, contacts_with_relations,
                            search_companies, search_contacts)
 from models.selections import selection_matches, visible_selection
+from models.tally import tally_counts
 
 from .common import get_or_404, render, rule_message
 from .errors import error_response
@@ -75,47 +76,66 @@ def board_settings(selection=None):
     return settings
 
 
-def board_query(settings, selection=None):
-    """Contacts whose lead status is active (R8), in the selection, filtered."""
+def board_scope(settings):
+    """Whose leads (owner ids, None for everyone's) and which categories the board shows.
+
+    R8: only contacts whose status is active (grouped by category: every
+    Potential customer category); filtering on the (few) category ids lets
+    the database use the company (category, id) index.
+    """
     owner = settings["owner"]
-    criteria = ContactSearch(text=settings.get("q", "")[:200])
-    if owner == "me":
-        criteria.owner_ids = [current_user.id]
-    elif owner.isdigit():
-        criteria.owner_ids = [int(owner)]
-    if settings.get("category", "").isdigit():
-        criteria.category_ids = [int(settings["category"])]
-    # R8: only contacts whose status is active (grouped by category: every
-    # Potential customer category); filtering on the (few) category ids lets
-    # the database use the company (category, id) index.
+    owner_ids = [current_user.id] if owner == "me" else [int(owner)] if owner.isdigit() \
+        else None
     categories = lead_board_category_ids(include_inactive=settings["group"] == "category")
+    if settings.get("category", "").isdigit():
+        categories = [c for c in categories if c == int(settings["category"])]
+    return owner_ids, categories
+
+
+def board_query(settings, selection=None):
+    """Contacts of the board: in its scope, in the selection, matching the filter text."""
+    owner_ids, categories = board_scope(settings)
+    criteria = ContactSearch(text=settings.get("q", "")[:200], owner_ids=owner_ids or [])
     query = search_contacts(criteria).where(Company.category.in_(categories))
     if selection is not None:
         query = selection_matches(selection, current_user).narrow(query)
     return query
 
 
-def board_columns(settings, query):
+COLUMN_FIELDS = {"status": Contact.lead_status, "category": Company.category,
+                 "owner": Contact.owner}
+GROUP_COUNTS = {"status": column_counts, "category": category_column_counts,
+                "owner": owner_column_counts}
+
+
+def board_counts(settings, selection, query, by):
+    """{column key: exact count}. A board of owners and categories only is counted
+    from the counter rows; text or a selection needs a GROUP BY of its contacts."""
+    if selection is None and not settings.get("q", "").strip():
+        owner_ids, categories = board_scope(settings)
+        return tally_counts(by, owner_ids, categories, with_status=by == "status")
+    return GROUP_COUNTS[by](query)
+
+
+def board_columns(settings, query, selection=None):
     """(column, exact count, first cards) per column of the chosen grouping."""
-    sort = settings["sort"]
-    if settings["group"] == "category":
-        counts = category_column_counts(query)
+    sort, by = settings["sort"], settings["group"]
+    counts = board_counts(settings, selection, query, by)
+    if by == "category":
         return [(category, counts.get(category.id, 0),
                  column_cards(query, category.id, sort, by=Company.category))
                 for category in company_board_categories()]
-    if settings["group"] == "owner":
-        counts = owner_column_counts(query)
+    if by == "owner":
         return [(owner, counts.get(owner.owner_id, 0),
                  column_cards(query, owner.owner_id, sort, by=Contact.owner))
                 for owner in owner_columns(counts)]
-    counts = column_counts(query)
     return [(status, counts.get(status.id, 0), column_cards(query, status.id, sort))
             for status in board_statuses()]
 
 
 def board_context(settings, selection=None):
     query = board_query(settings, selection)
-    return dict(columns=board_columns(settings, query), grouping=settings["group"],
+    return dict(columns=board_columns(settings, query, selection), grouping=settings["group"],
                 settings=settings, selection=selection,
                 labels=card_labels(settings), sort=settings["sort"],
                 per_column=CARDS_PER_COLUMN,
@@ -167,33 +187,30 @@ def index():
     return render("board/index.html", blocks, **context)
 
 
-def more_cards(column_id, by, count, endpoint):
+def more_cards(by, column_id, endpoint):
     """The next page of one column's cards (the columns show the first 50)."""
     selection, settings = open_board()
     offset = max(0, request.args.get("offset", 0, type=int))
     query = board_query(settings, selection)
-    cards = column_cards(query, column_id, settings["sort"], offset, by=by)
+    cards = column_cards(query, column_id, settings["sort"], offset, by=COLUMN_FIELDS[by])
+    total = board_counts(settings, selection, query, by).get(column_id, 0)
     return render("board/_more.html", more_url=url_for(
                       endpoint, offset=offset + len(cards), **request.view_args,
                       **board_args(settings)),
-                  cards=cards, total=count(query), next_offset=offset + len(cards),
+                  cards=cards, total=total, next_offset=offset + len(cards),
                   days_in_status=days_in_status, labels=card_labels(settings))
 
 
 @bp.get("/board/column/<int:status_id>")
 @login_required
 def column(status_id):
-    status = get_or_404(LeadStatus, status_id)
-    return more_cards(status.id, Contact.lead_status,
-                      lambda query: column_counts(query).get(status.id, 0), "board.column")
+    return more_cards("status", get_or_404(LeadStatus, status_id).id, "board.column")
 
 
 @bp.get("/board/category-column/<int:category_id>")
 @login_required
 def category_column(category_id):
-    category = get_or_404(Category, category_id)
-    return more_cards(category.id, Company.category,
-                      lambda query: category_column_counts(query).get(category.id, 0),
+    return more_cards("category", get_or_404(Category, category_id).id,
                       "board.category_column")
 
 
@@ -201,10 +218,7 @@ def category_column(category_id):
 @login_required
 def owner_column(owner_id):
     """More cards of one owner's column; owner 0 is "No owner"."""
-    if owner_id:
-        get_or_404(User, owner_id)
-    return more_cards(owner_id or None, Contact.owner,
-                      lambda query: owner_column_counts(query).get(owner_id or None, 0),
+    return more_cards("owner", get_or_404(User, owner_id).id if owner_id else None,
                       "board.owner_column")
 
 
@@ -230,31 +244,28 @@ def menu(contact_id=None):
                   shown_version=shown_version, board_args=args)
 
 
-def moved_response(contact, counts, undo=None, proposal=None, status=200):
+def moved_response(contact, by, undo=None, proposal=None, status=200):
     """A dropped card, fresh counts of every column out of band, an undo toast and
-    maybe a rule's dialog. `counts` is {count element id: number}; `undo` holds
-    the toast's message, the URL that puts the move back and its form fields."""
+    maybe a rule's dialog. `by` is what the columns stand for ("status" or
+    "owner"); `undo` holds the toast's message, the URL that puts the move back
+    and its form fields."""
     selection, settings = open_board()
     query = board_query(settings, selection)
     on_board = query.where(Contact.id == contact.id).exists()
+    counts = board_counts(settings, selection, query, by)
+    if by == "owner":
+        count_ids = {f"count-owner-{o.id}": counts.get(o.owner_id, 0)
+                     for o in owner_columns(counts)}
+    else:
+        count_ids = {f"count-{s.id}": counts.get(s.id, 0) for s in board_statuses()}
     response = render("board/_moved.html", status=status, contact=contact, on_board=on_board,
-                      counts=counts(query), undo=undo, proposal=proposal,
+                      counts=count_ids, undo=undo, proposal=proposal,
                       categories=list(Category.ordered()) if proposal else [],
                       company_name=contact.company.name, days_in_status=days_in_status,
                       labels=card_labels(settings), oob_blocks=("dialog",))
     if request.form.get("via") == "menu":
         response.headers["HX-Trigger"] = "board-refresh"
     return response
-
-
-def status_counts(query):
-    counts = column_counts(query)
-    return {f"count-{s.id}": counts.get(s.id, 0) for s in board_statuses()}
-
-
-def owner_counts(query):
-    counts = owner_column_counts(query)
-    return {f"count-owner-{o.id}": counts.get(o.owner_id, 0) for o in owner_columns(counts)}
 
 
 def posted(model, name):
@@ -277,7 +288,7 @@ def move():
     except RuleViolation as error:
         return error_response(409, rule_message(error))
     contact = get_or_404(contacts_with_relations(), contact.id)
-    return moved_response(contact, status_counts, proposal=outcome.suggestion, undo=dict(
+    return moved_response(contact, "status", proposal=outcome.suggestion, undo=dict(
         message=gettext("%(name)s moved to %(status)s.", name=contact.full_name,
                         status=status_name(contact.lead_status)),
         url=url_for("board.undo", **board_args(open_board()[1])),
@@ -297,7 +308,7 @@ def undo():
         contact = undo_move(Undo(*values), Actor(current_user._get_current_object()))
     except RuleViolation as error:
         return error_response(409, rule_message(error))
-    response = moved_response(get_or_404(contacts_with_relations(), contact.id), status_counts)
+    response = moved_response(get_or_404(contacts_with_relations(), contact.id), "status")
     # The card goes back to its old column: let the board redraw.
     response.headers["HX-Trigger"] = "board-refresh"
     return response
@@ -319,10 +330,10 @@ def assign():
         return error_response(409, rule_message(error))
     contact = get_or_404(contacts_with_relations(), contact.id)
     if request.form.get("undo"):
-        response = moved_response(contact, owner_counts)
+        response = moved_response(contact, "owner")
         response.headers["HX-Trigger"] = "board-refresh"
         return response
-    return moved_response(contact, owner_counts, undo=dict(
+    return moved_response(contact, "owner", undo=dict(
         message=gettext("%(name)s given to %(owner)s.", name=contact.full_name,
                         owner=owner.name if owner else gettext("No owner")),
         url=url_for("board.assign", **board_args(open_board()[1])),
