@@ -32,6 +32,7 @@ from .rules import RuleViolation
 from .schema import (CATEGORY_GROUPS, N_, POTENTIAL, CategorySuggestion, Company, Contact,
                      History, User, now)
 from .search import ME, Criteria, Criterion, Matches, Vocabulary, criteria_conditions
+from .tally import tally_counts
 
 MANAGER_ROLES = ("manager", "admin")
 TEAM_ROLES = ("rep", "manager")
@@ -552,6 +553,39 @@ def base_for(entity, params, ctx):
     return Base(entity, tuple(items), extra, selection_id)
 
 
+def _tally_scope(base, ctx):
+    """(owner ids or None, category ids or None) when `base` narrows contacts by owner
+    and category only, so the counter rows can answer; None otherwise."""
+    if base.entity != "contacts" or base.extra or base.selection_id is not None:
+        return None
+    owner_ids = category_ids = None
+    for item in base.items:
+        if item.op != "in":
+            return None
+        if item.field == "owner":
+            ids = [ctx.user.id if value == ME else value for value in item.value]
+            owner_ids = ids if owner_ids is None else [i for i in owner_ids if i in ids]
+            continue
+        if item.field == "category":
+            ids = list(item.value)
+        elif item.field == "category_group":
+            ids = [c.id for c in ctx.vocabulary.categories.values() if c.group in item.value]
+        else:
+            return None
+        category_ids = ids if category_ids is None else [i for i in category_ids if i in ids]
+    return owner_ids, category_ids
+
+
+def _counts(base, ctx, *by):
+    """{key: count} of `base`'s contacts grouped by "owner" and/or "status": from the
+    counter rows when they can answer, else one GROUP BY of the matching contacts."""
+    scope = _tally_scope(base, ctx)
+    if scope is not None:
+        return tally_counts(by if len(by) > 1 else by[0], *scope)
+    columns = {"owner": Contact.owner, "status": Contact.lead_status}
+    return _grouped(base.matches(ctx), *(columns[name] for name in by))
+
+
 def _grouped(matches, *columns):
     """{group key: count} of `matches`, grouped by `columns` in one query."""
     model = matches.model
@@ -593,8 +627,7 @@ def _bad_key():
 # Leads by lead status ----------------------------------------------------------------
 
 def compute_status_counts(params, ctx):
-    base = base_for("contacts", params, ctx)
-    counts = _grouped(base.matches(ctx), Contact.lead_status)
+    counts = _counts(base_for("contacts", params, ctx), ctx, "status")
     chosen = params["statuses"] or [s.id for s in ctx.status_list()]
     bars = [Bar(f"status:{s.id}", counts.get(s.id, 0), status=s,
                 colour=f"status-fill-{s.sort_order % 6}")
@@ -1005,8 +1038,7 @@ def drill_suggestions(params, ctx, key):
 # Leads per rep by status -------------------------------------------------------------
 
 def compute_rep_status(params, ctx):
-    base = base_for("contacts", params, ctx)
-    counts = _grouped(base.matches(ctx), Contact.owner, Contact.lead_status)
+    counts = _counts(base_for("contacts", params, ctx), ctx, "owner", "status")
     statuses = [s for s in ctx.status_list(include_retired=True)
                 if not s.retired or any(k[1] == s.id for k in counts)]
     owners = {owner for owner, _ in counts}
