@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from peewee import JOIN, fn
 
 from .categorization import set_lead_status_with_rules
-from .db import database
+from .db import database, is_sqlite
 from .rules import Actor, RuleViolation, assign_owner, move_company, set_lead_status
 from .schema import N_, Category, Company, Contact, History, LeadStatus, User
 
@@ -124,9 +124,11 @@ def move_owner_card(contact, owner, version, actor):
 
     Returns the owner it had, for the undo.
     """
-    _check_fresh(contact, version)
-    previous = contact.owner_id
-    assign_owner(contact, owner, actor)
+    with database.atomic():
+        contact = locked_contact(contact.id)
+        _check_fresh(contact, version)
+        previous = contact.owner_id
+        assign_owner(contact, owner, actor)
     return previous
 
 
@@ -147,6 +149,18 @@ class Undo:
     version: int
 
 
+def locked_contact(contact_id):
+    """The contact with its company and category, read inside the caller's write
+    transaction; on PostgreSQL its row stays locked until the transaction ends (SQLite's
+    BEGIN IMMEDIATE already keeps other writers out), so the version checked is the
+    version written over."""
+    query = (Contact.select(Contact, Company, Category).join(Company).join(Category)
+             .where(Contact.id == contact_id))
+    if not is_sqlite():
+        query = query.for_update(of=Contact)
+    return query.get()
+
+
 def _check_fresh(contact, version):
     if contact.version != version:
         raise StaleCard(N_("%(name)s was changed by someone else meanwhile; the card shows "
@@ -154,12 +168,18 @@ def _check_fresh(contact, version):
 
 
 def move_card(contact, status, version, actor):
-    """Drop `contact` on `status` if the card shown was current; returns (outcome, undo)."""
-    _check_fresh(contact, version)
-    previous_status = contact.lead_status_id
-    previous_category = contact.company.category_id
-    outcome = set_lead_status_with_rules(contact, status, actor)
-    fresh = Contact.get_by_id(contact.id)
+    """Drop `contact` on `status` if the card shown was current; returns (outcome, undo).
+
+    The version is compared inside the write transaction: two drops of the
+    same card at the same moment cannot both be accepted.
+    """
+    with database.atomic():
+        contact = locked_contact(contact.id)
+        _check_fresh(contact, version)
+        previous_status = contact.lead_status_id
+        previous_category = contact.company.category_id
+        outcome = set_lead_status_with_rules(contact, status, actor)
+        fresh = Contact.get_by_id(contact.id)
     return outcome, Undo(contact.id, previous_status, previous_category, fresh.version)
 
 
@@ -169,12 +189,12 @@ def undo_move(undo, actor):
     The company goes back without R10's reset: the statuses R11 kept are
     exactly the ones it had.
     """
-    contact = Contact.get_by_id(undo.contact_id)
-    if contact.version != undo.version:
-        raise StaleCard(N_("%(name)s has changed since; the move cannot be undone."),
-                        name=contact.full_name)
-    company = Company.get_by_id(contact.company_id)
     with database.atomic():
+        contact = locked_contact(undo.contact_id)
+        if contact.version != undo.version:
+            raise StaleCard(N_("%(name)s has changed since; the move cannot be undone."),
+                            name=contact.full_name)
+        company = contact.company
         if company.category_id != undo.category_id:
             last_move = (History.select()
                          .where(History.company == company, History.kind == History.CATEGORY)
@@ -213,9 +233,13 @@ def company_column_counts(query):
 
 
 def move_company_card(company, category, shown_category_id, actor):
-    """A company dropped on a category column: R10/R11 apply; a stale card is refused."""
-    if company.category_id != shown_category_id:
-        raise StaleCard(N_("%(name)s was moved by someone else meanwhile; the board shows "
-                           "the current state now."), name=company.name)
-    move_company(company, category, actor)
+    """A company dropped on a category column: R10/R11 apply; a stale card is refused
+    (checked inside the write transaction, like a contact's drop)."""
+    with database.atomic():
+        query = Company.select().where(Company.id == company.id)
+        company = (query if is_sqlite() else query.for_update()).get()
+        if company.category_id != shown_category_id:
+            raise StaleCard(N_("%(name)s was moved by someone else meanwhile; the board "
+                               "shows the current state now."), name=company.name)
+        move_company(company, category, actor)
     return Company.get_by_id(company.id)

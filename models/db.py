@@ -1,5 +1,6 @@
 """The one database object and the base model every table derives from."""
 import os
+import threading
 
 from peewee import DatabaseProxy, Model, SqliteDatabase
 from playhouse.db_url import connect as connect_url
@@ -20,6 +21,60 @@ SQLITE_PRAGMAS = {
 }
 
 
+POOL_SIZE = 20  # PostgreSQL connections per server process
+POOL_WAIT_SECONDS = 10  # how long a request waits for a free one when all are busy
+
+# How long a write waits for the other writers of its own process before it
+# goes to SQLite's busy handler anyway (a safety valve, never reached when
+# every transaction ends).
+WRITER_QUEUE_SECONDS = 30
+
+
+class SqliteQueuedWriters(SqliteDatabase):
+    """SQLite whose write transactions queue per process before BEGIN IMMEDIATE.
+
+    SQLite's busy handler is not a queue: a waiting writer sleeps and polls
+    (up to 100 ms between polls), and a newcomer that polls while the lock
+    is free goes first. With tens of threads writing at once (gunicorn's
+    gthread workers under load) an early waiter could lose for longer than
+    busy_timeout and fail with "database is locked". Here the threads of one
+    process wait on a lock that hands over at once, so only one writer per
+    process polls SQLite, and the busy timeout covers the other processes.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._writer_queue = threading.Lock()
+        self._writing = threading.local()
+
+    def begin(self, lock_type=None):
+        queued = self._writer_queue.acquire(timeout=WRITER_QUEUE_SECONDS)
+        try:
+            super().begin(lock_type)
+        except BaseException:
+            if queued:
+                self._writer_queue.release()
+            raise
+        self._writing.queued = queued
+
+    def _end_writing(self):
+        if getattr(self._writing, "queued", False):
+            self._writing.queued = False
+            self._writer_queue.release()
+
+    def commit(self):
+        try:
+            return super().commit()
+        finally:
+            self._end_writing()
+
+    def rollback(self):
+        try:
+            return super().rollback()
+        finally:
+            self._end_writing()
+
+
 class BaseModel(Model):
     class Meta:
         database = database
@@ -32,9 +87,17 @@ def make_database(url):
         path = url[len("sqlite:///"):]
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
+        return SqliteQueuedWriters(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        # A PostgreSQL connection costs several milliseconds to open: each
+        # process keeps a pool, and a request or event stream poll borrows
+        # one (closing it gives it back). Several workers' pools together
+        # stay under the server's default limit of 100 connections.
+        url = "postgresql+pool://" + url[len("postgresql://"):]
+        return connect_url(url, max_connections=POOL_SIZE, stale_timeout=300,
+                           timeout=POOL_WAIT_SECONDS)
     return connect_url(url)
 
 

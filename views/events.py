@@ -25,19 +25,70 @@ def last_seen_id():
     return int(raw) if raw.isdigit() else None
 
 
+# PostgreSQL hands out a history id when the row is inserted, not when its
+# transaction commits, so a change can become visible after a newer one was
+# already streamed. A stream remembers the ids it jumped over and asks for
+# them again until they appear or GAP_SECONDS pass (a rolled-back transaction
+# leaves its id unused for good). SQLite's writers take turns, so its ids
+# arrive in order and there are no gaps to wait for.
+GAP_SECONDS = 30
+MAX_GAPS = 50
+
+
+class FeedCursor:
+    """Where one stream is in the change feed: the newest id read and the gaps below it."""
+
+    def __init__(self, last_id):
+        self.last_id = last_id
+        self.gaps = []  # [first id, last id, noticed at (monotonic)]
+
+    def read(self, now):
+        """The changes not streamed yet: late ones from the gaps first, then new ones."""
+        self.gaps = [gap for gap in self.gaps if now - gap[2] < GAP_SECONDS][-MAX_GAPS:]
+        late = []
+        for gap in list(self.gaps):
+            first, last, noticed = gap
+            found = [c for c in changes_after(first - 1, limit=min(last - first + 1, 500))
+                     if c[0] <= last]
+            if found:
+                late += found
+                self.gaps.remove(gap)
+                expected = first
+                for change in found:  # what is still missing around the late ones
+                    if change[0] > expected:
+                        self.gaps.append([expected, change[0] - 1, noticed])
+                    expected = change[0] + 1
+                if expected <= last:
+                    self.gaps.append([expected, last, noticed])
+        new = changes_after(self.last_id)
+        expected = self.last_id + 1
+        for change in new:
+            if change[0] > expected:
+                self.gaps.append([expected, change[0] - 1, now])
+            expected = change[0] + 1
+        if new:
+            self.last_id = new[-1][0]
+        self.gaps.sort()
+        return late + new
+
+    def resume_id(self):
+        """The Last-Event-ID to come back with: below the oldest gap, so nothing is skipped."""
+        return self.gaps[0][0] - 1 if self.gaps else self.last_id
+
+
 def event_stream(last_id, poll_seconds, lifetime_seconds, closed=lambda: False):
     """The events after `last_id` until the lifetime is over or the app is `closed`."""
     started = last_beat = time.monotonic()
+    cursor = FeedCursor(last_id)
     # The retry hint makes the browser reconnect quickly after we close.
     yield "retry: 1000\n\n"
     while time.monotonic() - started < lifetime_seconds and not closed():
         with database.connection_context():
-            changes = changes_after(last_id)
+            changes = cursor.read(time.monotonic())
         if changes:
-            last_id = changes[-1][0]
             payload = {"contacts": sorted({c[3] for c in changes if c[3]}),
                        "companies": sorted({c[2] for c in changes if c[2]})}
-            yield f"id: {last_id}\nevent: changed\ndata: {json.dumps(payload)}\n\n"
+            yield f"id: {cursor.resume_id()}\nevent: changed\ndata: {json.dumps(payload)}\n\n"
         elif time.monotonic() - last_beat > 15:
             last_beat = time.monotonic()
             yield ": keep-alive\n\n"
