@@ -8,8 +8,8 @@ because every way a contact or a company changes goes through the database:
 the rules, bulk updates, imports, the demo loader and cascading deletes.
 
 A missing owner or lead status is key 0. Each change adds a delta with an
-upsert; on PostgreSQL the two rows a contact update touches are changed in
-key order, so two concurrent moves between the same rows cannot deadlock.
+upsert, in key order, so two concurrent moves between the same rows cannot
+deadlock.
 """
 from peewee import SqliteDatabase
 
@@ -62,55 +62,61 @@ SQLITE = [
         WHEN OLD.category_id <> NEW.category_id BEGIN
         {UPSERT.format(rows=_company_rows("NEW", "OLD.category_id", "-"))};
         {UPSERT.format(rows=_company_rows("NEW", "NEW.category_id", ""))}; END""",
-    # A company's contacts go with it (ON DELETE CASCADE); by the time their
-    # own triggers run the company is gone, so they find no row to change.
-    f"""CREATE TRIGGER lead_tally_company_delete BEFORE DELETE ON company BEGIN
-        {UPSERT.format(rows=_company_rows("OLD", "OLD.category_id", "-"))}; END""",
+    # No trigger for deleting a company: its contacts must go first (their
+    # foreign key has no cascade), and their own triggers count them out.
 ]
 
-POSTGRES = [
-    f"""CREATE FUNCTION lead_tally_contact() RETURNS trigger AS $$
-    DECLARE
-        old_key int[]; new_key int[];
-    BEGIN
-        IF TG_OP <> 'INSERT' THEN
-            SELECT ARRAY[COALESCE(OLD.owner_id, 0), COALESCE(OLD.lead_status_id, 0),
-                         category_id] INTO old_key FROM company WHERE id = OLD.company_id;
-        END IF;
-        IF TG_OP <> 'DELETE' THEN
-            SELECT ARRAY[COALESCE(NEW.owner_id, 0), COALESCE(NEW.lead_status_id, 0),
-                         category_id] INTO new_key FROM company WHERE id = NEW.company_id;
-        END IF;
-        IF old_key IS NOT DISTINCT FROM new_key THEN
-            RETURN NULL;
-        END IF;
-        {UPSERT.format(rows="SELECT k[1], k[2], k[3], d FROM (VALUES (old_key, -1), "
-                            "(new_key, 1)) AS deltas (k, d) WHERE k IS NOT NULL "
-                            "ORDER BY deltas.k")};
-        RETURN NULL;
-    END $$ LANGUAGE plpgsql""",
-    """CREATE TRIGGER lead_tally_contact
-        AFTER INSERT OR DELETE OR UPDATE OF owner_id, lead_status_id, company_id ON contact
-        FOR EACH ROW EXECUTE FUNCTION lead_tally_contact()""",
-    f"""CREATE FUNCTION lead_tally_company() RETURNS trigger AS $$
-    BEGIN
-        IF TG_OP = 'DELETE' THEN
-            {UPSERT.format(rows=_company_rows("OLD", "OLD.category_id", "-"))};
-            RETURN OLD;
-        END IF;
-        IF NEW.category_id IS DISTINCT FROM OLD.category_id THEN
-            {UPSERT.format(rows="SELECT * FROM (" + _company_rows("NEW", "OLD.category_id", "-")
-                                + ") AS moved_out UNION ALL SELECT * FROM ("
-                                + _company_rows("NEW", "NEW.category_id", "")
-                                + ") AS moved_in ORDER BY 1, 2, 3")};
-        END IF;
-        RETURN NULL;
-    END $$ LANGUAGE plpgsql""",
-    """CREATE TRIGGER lead_tally_company_move AFTER UPDATE OF category_id ON company
-        FOR EACH ROW EXECUTE FUNCTION lead_tally_company()""",
-    """CREATE TRIGGER lead_tally_company_delete BEFORE DELETE ON company
-        FOR EACH ROW EXECUTE FUNCTION lead_tally_company()""",
-]
+# PostgreSQL counts once per statement, from its transition tables: a bulk
+# INSERT of a thousand contacts changes each counter row once, not a thousand
+# times (row versions of one row piling up in one transaction made a million-
+# contact load slow down as it went). Deltas are summed per key, rows that
+# end where they started are left alone, and keys are locked in order.
+
+
+def _postgres_sum(deltas):
+    return UPSERT.format(rows=f"""SELECT owner_key, status_key, category_id, SUM(d)
+        FROM ({" UNION ALL ".join(deltas)}) AS deltas
+        GROUP BY owner_key, status_key, category_id HAVING SUM(d) <> 0
+        ORDER BY owner_key, status_key, category_id""")
+
+
+def _postgres_contacts(rows, sign):
+    return (f"SELECT COALESCE(r.owner_id, 0) AS owner_key, "
+            f"COALESCE(r.lead_status_id, 0) AS status_key, c.category_id, {sign} AS d "
+            f"FROM {rows} AS r JOIN company AS c ON c.id = r.company_id")
+
+
+def _postgres_companies(category, sign):
+    return (f"SELECT COALESCE(ct.owner_id, 0) AS owner_key, "
+            f"COALESCE(ct.lead_status_id, 0) AS status_key, {category}.category_id, "
+            f"{sign} AS d FROM old_rows AS o "
+            f"JOIN new_rows AS n ON n.id = o.id AND n.category_id <> o.category_id "
+            f"JOIN contact AS ct ON ct.company_id = n.id")
+
+
+def _postgres_trigger(name, table, event, tables, deltas):
+    return [f"""CREATE FUNCTION {name}() RETURNS trigger AS $$
+        BEGIN {_postgres_sum(deltas)}; RETURN NULL; END $$ LANGUAGE plpgsql""",
+            f"""CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {tables}
+        FOR EACH STATEMENT EXECUTE FUNCTION {name}()"""]
+
+
+POSTGRES = (
+    _postgres_trigger("lead_tally_contact_insert", "contact", "INSERT",
+                      "NEW TABLE AS new_rows", [_postgres_contacts("new_rows", 1)])
+    + _postgres_trigger("lead_tally_contact_delete", "contact", "DELETE",
+                        "OLD TABLE AS old_rows", [_postgres_contacts("old_rows", -1)])
+    + _postgres_trigger("lead_tally_contact_update", "contact", "UPDATE",
+                        "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+                        [_postgres_contacts("old_rows", -1), _postgres_contacts("new_rows", 1)])
+    + _postgres_trigger("lead_tally_company_move", "company", "UPDATE",
+                        "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+                        [_postgres_companies("o", -1), _postgres_companies("n", 1)])
+)
+
+TRIGGERS = {"contact": ("lead_tally_contact_insert", "lead_tally_contact_delete",
+                        "lead_tally_contact_update"),
+            "company": ("lead_tally_company_move",)}
 
 
 def up(migrator, db):
@@ -122,14 +128,11 @@ def up(migrator, db):
 
 
 def down(migrator, db):
-    if isinstance(db, SqliteDatabase):
-        for name in ("contact_insert", "contact_delete", "contact_update", "company_move",
-                     "company_delete"):
-            db.execute_sql(f"DROP TRIGGER lead_tally_{name}")
-    else:
-        db.execute_sql("DROP TRIGGER lead_tally_contact ON contact")
-        db.execute_sql("DROP TRIGGER lead_tally_company_move ON company")
-        db.execute_sql("DROP TRIGGER lead_tally_company_delete ON company")
-        db.execute_sql("DROP FUNCTION lead_tally_contact()")
-        db.execute_sql("DROP FUNCTION lead_tally_company()")
+    for table, names in TRIGGERS.items():
+        for name in names:
+            if isinstance(db, SqliteDatabase):
+                db.execute_sql(f"DROP TRIGGER {name}")
+            else:
+                db.execute_sql(f"DROP TRIGGER {name} ON {table}")
+                db.execute_sql(f"DROP FUNCTION {name}()")
     db.execute_sql("DROP TABLE lead_tally")
