@@ -1,7 +1,7 @@
 """Saved selections (dynamic criteria or a static member list) and the
 indexes the Search screen needs at 100,000 contacts.
 
-Measured with bench/search.py: without an index a search on a UTM campaign
+Measured with a search benchmark (now part of bench/run.py): without an index a search on a UTM campaign
 or medium reads every contact; with (campaign, lead status, company) the
 count of "campaign is X, status is one of ..., group is ..." comes from the
 index alone (15 ms down to 2-5 ms on 100,000 contacts). The source has an
