@@ -172,31 +172,29 @@ def reset_contacts_to_initial_status(which_contacts, actor):
 
 
 def timeline(company=None, contact=None, limit=30):
-    """R20: the newest changes of a company (with its contacts) or of one contact."""
-    FromStatus, ToStatus = LeadStatus.alias(), LeadStatus.alias()
-    FromCategory, ToCategory = Category.alias(), Category.alias()
-    FromOwner, ToOwner = User.alias(), User.alias()
-    query = (History
-             .select(History, Contact, FromStatus, ToStatus, FromCategory, ToCategory, User,
-                     FromOwner, ToOwner)
+    """R20: the newest changes of a company (with its contacts) or of one contact.
+
+    The statuses, categories and people the entries name are read by id in
+    three small queries: one nine-way join cost PostgreSQL more to plan
+    (8-50 ms) than to run.
+    """
+    query = (History.select(History, Contact.id, Contact.first_name, Contact.last_name)
              .join_from(History, Contact, JOIN.LEFT_OUTER)
-             .join_from(History, FromStatus, JOIN.LEFT_OUTER,
-                        on=(History.from_status == FromStatus.id), attr="from_status")
-             .join_from(History, ToStatus, JOIN.LEFT_OUTER,
-                        on=(History.to_status == ToStatus.id), attr="to_status")
-             .join_from(History, FromCategory, JOIN.LEFT_OUTER,
-                        on=(History.from_category == FromCategory.id), attr="from_category")
-             .join_from(History, ToCategory, JOIN.LEFT_OUTER,
-                        on=(History.to_category == ToCategory.id), attr="to_category")
-             .join_from(History, User, JOIN.LEFT_OUTER,
-                        on=(History.actor == User.id), attr="actor")
-             .join_from(History, FromOwner, JOIN.LEFT_OUTER,
-                        on=(History.from_owner == FromOwner.id), attr="from_owner")
-             .join_from(History, ToOwner, JOIN.LEFT_OUTER,
-                        on=(History.to_owner == ToOwner.id), attr="to_owner")
              .order_by(History.created_at.desc(), History.id.desc())
              .limit(limit))
-    if contact is not None:
-        return query.where(History.contact == contact)
-    return query.where(History.company == company)
+    query = query.where(History.contact == contact) if contact is not None \
+        else query.where(History.company == company)
+    entries = list(query)
+    lookups = ((LeadStatus, ("from_status", "to_status")),
+               (Category, ("from_category", "to_category")),
+               (User, ("actor", "from_owner", "to_owner")))
+    for model, names in lookups:
+        wanted = {getattr(e, f"{name}_id") for e in entries for name in names} - {None}
+        rows = {row.id: row for row in model.select().where(model.id.in_(list(wanted)))}
+        for entry in entries:
+            for name in names:
+                row = rows.get(getattr(entry, f"{name}_id"))
+                if row is not None:
+                    setattr(entry, name, row)
+    return entries
 

@@ -193,4 +193,4 @@ def test_company_card_query_count_is_fixed(client, users, sample):
                                   caused_by=users["rep"])
     assert queries_for(client, url) == few
     assert queries_for(client, url + "&group_by=status") == few + 1
-    assert few <= 11
+    assert few <= 13  # the timeline names its statuses, categories and people in 3

@@ -156,7 +156,8 @@ def test_contact_card_query_count_is_fixed(client, sample, users):
         client.post(f"/contacts/{anna.id}/lead-status", data={"lead_status": status_id(name)})
     with count_queries() as many:
         assert b"from Nurture to Contacting" in client.get(url).data
-    assert few.count == many.count <= 5
+    # user, contact, statuses, history, and the statuses, categories and people it names
+    assert few.count == many.count <= 7
 
 
 def test_changing_the_owner_on_the_card_is_in_the_timeline(client, sample, users):
