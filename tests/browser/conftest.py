@@ -50,6 +50,13 @@ def live_server(database_url):
     app.config["FEED_CLOSED"] = True  # end the open event streams
     server.shutdown()
     thread.join(timeout=5)
+    # server_close waits for the request threads (the event streams end
+    # within a poll), so none of them still uses the database when the next
+    # test empties it; the wait is bounded in case a request hangs.
+    closing = threading.Thread(target=server.server_close, daemon=True)
+    closing.start()
+    closing.join(timeout=10)
+    assert not closing.is_alive(), "a request of the test server did not end"
 
 
 @pytest.fixture

@@ -1,22 +1,20 @@
-"""The SQLite settings the app relies on, and concurrent writers."""
-import threading
+"""The SQLite settings the app relies on, and concurrent writers.
 
-import pytest
+These run on a SQLite database of their own in the PostgreSQL pass too.
+"""
+import threading
 
 import models
 from models import Actor, Category, Contact, LeadStatus, create_company, create_contact
-from tests.conftest import POSTGRES_URL
-
-pytestmark = pytest.mark.skipif(bool(POSTGRES_URL), reason="SQLite settings")
 
 
-def test_sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout(db):
-    assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert db.execute_sql("PRAGMA busy_timeout").fetchone()[0] >= 1000
+def test_sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout(sqlite_db):
+    assert sqlite_db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert sqlite_db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert sqlite_db.execute_sql("PRAGMA busy_timeout").fetchone()[0] >= 1000
 
 
-def test_concurrent_writers_wait_instead_of_failing(db):
+def test_concurrent_writers_wait_instead_of_failing(sqlite_db):
     """Several threads writing at once: BEGIN IMMEDIATE + busy timeout, no 'database is locked'."""
     company = create_company(Actor(), name="Samtidig AB", category=Category.get(name="Lead"))
     contacts = [create_contact(company, Actor(), first_name="T", last_name=str(n))
