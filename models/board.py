@@ -168,19 +168,21 @@ def _check_fresh(contact, version):
 
 
 def move_card(contact, status, version, actor):
-    """Drop `contact` on `status` if the card shown was current; returns (outcome, undo).
+    """Drop `contact` (or the contact of that id) on `status` if the card shown was
+    current; returns (outcome, undo). Contact.DoesNotExist for an unknown id.
 
     The version is compared inside the write transaction: two drops of the
     same card at the same moment cannot both be accepted.
     """
     with database.atomic():
-        contact = locked_contact(contact.id)
+        contact = locked_contact(getattr(contact, "id", contact))
         _check_fresh(contact, version)
         previous_status = contact.lead_status_id
         previous_category = contact.company.category_id
         outcome = set_lead_status_with_rules(contact, status, actor)
-        fresh = Contact.get_by_id(contact.id)
-    return outcome, Undo(contact.id, previous_status, previous_category, fresh.version)
+    # set_lead_status raised the version in memory; a rule's category move
+    # leaves it (R11 keeps statuses between two lead-status categories).
+    return outcome, Undo(contact.id, previous_status, previous_category, contact.version)
 
 
 def undo_move(undo, actor):

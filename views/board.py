@@ -2,7 +2,7 @@
 dragged between them; over "My leads" or any saved selection."""
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, request, session, url_for
+from flask import Blueprint, abort, g, request, session, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
@@ -81,8 +81,17 @@ def board_scope(settings):
 
     R8: only contacts whose status is active (grouped by category: every
     Potential customer category); filtering on the (few) category ids lets
-    the database use the company (category, id) index.
+    the database use the company (category, id) index. Worked out once per
+    request: the cards and the counts both need it.
     """
+    key = (settings["owner"], settings["group"], settings.get("category", ""))
+    scopes = g.setdefault("board_scopes", {})
+    if key not in scopes:
+        scopes[key] = _board_scope(settings)
+    return scopes[key]
+
+
+def _board_scope(settings):
     owner = settings["owner"]
     owner_ids = [current_user.id] if owner == "me" else [int(owner)] if owner.isdigit() \
         else None
@@ -277,17 +286,19 @@ def posted(model, name):
 @login_required
 def move():
     """A drop (or "Move to…"): same rules as the contact card, refused on a stale card."""
-    contact, status = posted(Contact, "contact"), posted(LeadStatus, "status")
+    contact_id, status = request.form.get("contact", type=int), posted(LeadStatus, "status")
     version = request.form.get("version", type=int)
-    if contact is None or status is None or version is None:
-        return error_response(422, gettext("That card or column does not exist any more."))
-    contact = get_or_404(contacts_with_relations(), contact.id)
+    gone = error_response(422, gettext("That card or column does not exist any more."))
+    if contact_id is None or status is None or version is None:
+        return gone
     try:
-        outcome, undo = move_card(contact, status, version,
+        outcome, undo = move_card(contact_id, status, version,
                                   Actor(current_user._get_current_object()))
+    except Contact.DoesNotExist:
+        return gone
     except RuleViolation as error:
         return error_response(409, rule_message(error))
-    contact = get_or_404(contacts_with_relations(), contact.id)
+    contact = get_or_404(contacts_with_relations(), contact_id)
     return moved_response(contact, "status", proposal=outcome.suggestion, undo=dict(
         message=gettext("%(name)s moved to %(status)s.", name=contact.full_name,
                         status=status_name(contact.lead_status)),
