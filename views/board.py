@@ -277,6 +277,11 @@ def moved_response(contact, by, undo=None, proposal=None, status=200):
     return response
 
 
+def gone():
+    """The answer to a drop naming a card or column that does not exist (any more)."""
+    return error_response(422, gettext("That card or column does not exist any more."))
+
+
 def posted(model, name):
     """The row whose id the form names under `name`, or None."""
     return model.get_or_none(model.id == request.form.get(name, type=int))
@@ -288,14 +293,13 @@ def move():
     """A drop (or "Move to…"): same rules as the contact card, refused on a stale card."""
     contact_id, status = request.form.get("contact", type=int), posted(LeadStatus, "status")
     version = request.form.get("version", type=int)
-    gone = error_response(422, gettext("That card or column does not exist any more."))
     if contact_id is None or status is None or version is None:
-        return gone
+        return gone()
     try:
         outcome, undo = move_card(contact_id, status, version,
                                   Actor(current_user._get_current_object()))
     except Contact.DoesNotExist:
-        return gone
+        return gone()
     except RuleViolation as error:
         return error_response(409, rule_message(error))
     contact = get_or_404(contacts_with_relations(), contact_id)
@@ -333,7 +337,7 @@ def assign():
     owner = User.get_or_none(User.id == owner_id) if owner_id else None
     version = request.form.get("version", type=int)
     if contact is None or owner_id is None or (owner_id and owner is None) or version is None:
-        return error_response(422, gettext("That card or column does not exist any more."))
+        return gone()
     try:
         previous = move_owner_card(contact, owner, version,
                                    Actor(current_user._get_current_object()))
@@ -418,7 +422,7 @@ def move_company_to():
     category = Category.get_or_none(Category.id == request.form.get("category", type=int))
     shown = request.form.get("version", type=int)
     if company is None or category is None or shown is None:
-        return error_response(422, gettext("That card or column does not exist any more."))
+        return gone()
     try:
         company = move_company_card(company, category, shown,
                                     Actor(current_user._get_current_object()))
@@ -453,7 +457,7 @@ def move_contact_company():
     category = Category.get_or_none(Category.id == request.form.get("category", type=int))
     shown = request.form.get("version", type=int)
     if contact is None or category is None or shown is None:
-        return error_response(422, gettext("That card or column does not exist any more."))
+        return gone()
     try:
         move_company_card(contact.company, category, shown,
                           Actor(current_user._get_current_object()))
