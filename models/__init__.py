@@ -12,7 +12,7 @@ from .audit import audit_entries, record_audit
 from .schema import (CATEGORY_GROUPS, LANGUAGES, POTENTIAL, ROLES, TABLES, AuditLog, Category,
                      Company, Contact, History, LeadStatus, User)
 from .setup import create_default_lists, upgrade_database
-from .tally import LeadTally, tally_counts
+from .tally import LeadDaily, LeadTally, daily_counts, tally_counts
 from .users import create_user, deactivate_user, reactivate_user, reset_password, update_user
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -32,7 +32,7 @@ from .rules import RuleViolation
 from .schema import (CATEGORY_GROUPS, N_, POTENTIAL, CategorySuggestion, Company, Contact,
                      History, User, now)
 from .search import ME, Criteria, Criterion, Matches, Vocabulary, criteria_conditions
-from .tally import tally_counts
+from .tally import daily_counts, tally_counts
 
 MANAGER_ROLES = ("manager", "admin")
 TEAM_ROLES = ("rep", "manager")
@@ -743,10 +743,15 @@ def compute_new_leads(params, ctx):
     # days then summed into periods here. A day lies in exactly one period,
     # so a period's count is the number of rows its drill-down searches for:
     # created between its first and last day.
-    whole = base.matches(ctx, _created_between(spans[-1][0], spans[0][1]))
-    day = fn.DATE(Contact.created_at).coerce(False)  # a text in SQLite, a date in PostgreSQL
+    scope = _tally_scope(base, ctx)
+    if scope is not None:  # the daily counter rows can answer
+        per_day = daily_counts(spans[-1][0], spans[0][1], *scope)
+    else:
+        whole = base.matches(ctx, _created_between(spans[-1][0], spans[0][1]))
+        day = fn.DATE(Contact.created_at).coerce(False)  # text in SQLite, date in PostgreSQL
+        per_day = whole.ids().select(day, fn.COUNT(Contact.id)).group_by(day).tuples()
     counts = [0] * len(spans)
-    for created, count in whole.ids().select(day, fn.COUNT(Contact.id)).group_by(day).tuples():
+    for created, count in per_day:
         if isinstance(created, datetime.datetime):
             created = created.date()
         elif not isinstance(created, date):

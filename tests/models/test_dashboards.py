@@ -580,12 +580,13 @@ def test_tiles_are_added_validated_and_reordered(story):
     assert [t.id for t in dashboard_tiles(dashboard)] == [second.id, first.id]
 
 
-@pytest.mark.parametrize("kind", ["status_counts", "rep_status"])
+@pytest.mark.parametrize("kind", ["status_counts", "rep_status", "new_leads"])
 @pytest.mark.parametrize("scope", ["me", "team", "all"])
 @pytest.mark.parametrize("population", ["active", "potential", "all"])
 def test_counts_from_the_counter_rows_equal_counting_the_contacts(story, monkeypatch, kind,
                                                                   scope, population):
-    """These tiles count from lead_tally; a GROUP BY of the same contacts agrees."""
+    """These tiles count from lead_tally and lead_daily; a GROUP BY of the same contacts
+    agrees."""
     from_tally, params, ctx = tile(story, kind, user=story.rita, scope=scope,
                                    population=population)
     assert models.dashboards._tally_scope(

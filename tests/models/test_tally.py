@@ -1,12 +1,14 @@
 """The counter rows the board and dashboard count from stay equal to a GROUP BY
-of the contacts, whatever changes them (triggers of migration 0012)."""
+of the contacts, whatever changes them (triggers of migrations 0012 and 0013)."""
+import datetime
+
 from hypothesis import HealthCheck, given, settings, strategies as st
 from peewee import fn
 
 import models
 from models import (Actor, Category, Company, Contact, LeadStatus, User, assign_owner,
-                    create_company, create_contact, move_company, set_lead_status,
-                    tally_counts)
+                    create_company, create_contact, daily_counts, move_company,
+                    set_lead_status, tally_counts)
 from models.bulk import bulk_set_owner
 from models.search import Matches
 
@@ -16,6 +18,16 @@ def exact_counts():
                            fn.COUNT(Contact.id))
             .join(Company).group_by(Contact.owner, Contact.lead_status, Company.category))
     return {(owner, status, category): n for owner, status, category, n in rows.tuples()}
+
+
+def exact_daily(owner_id, category_ids):
+    """Contacts created per day, of one owner in some categories, by a GROUP BY."""
+    day = fn.DATE(Contact.created_at).coerce(False)
+    rows = (Contact.select(day, fn.COUNT(Contact.id)).join(Company)
+            .where(Contact.owner == owner_id, Company.category.in_(category_ids))
+            .group_by(day).order_by(day).tuples())
+    return [(d if isinstance(d, datetime.date) else datetime.date.fromisoformat(str(d)[:10]), n)
+            for d, n in rows]
 
 
 def test_counts_by_one_key_and_filters(db):
@@ -35,6 +47,7 @@ def test_counts_by_one_key_and_filters(db):
     assert tally_counts("status", category_ids=[]) == {}
 
 
+START, END = datetime.date(2026, 1, 1), datetime.date(2026, 12, 31)
 OPS = st.lists(st.tuples(st.sampled_from(["status", "move", "owner", "bulk_owner", "new",
                                           "delete", "raw_update"]),
                          st.integers(0, 5), st.integers(0, 5)), max_size=20)
@@ -53,6 +66,9 @@ def test_the_tally_matches_the_contacts_after_any_changes(db, ops):
                      for n in range(3)]
         contacts = [create_contact(companies[n % 3], Actor(), first_name="X", last_name=str(n),
                                    owner=users[n % 3]) for n in range(6)]
+        for n, contact in enumerate(contacts):  # created on a few different days
+            Contact.update(created_at=datetime.datetime(2026, 3, 1 + n % 3, 9 + n)) \
+                .where(Contact.id == contact.id).execute()
         for op, a, b in ops:
             contact = Contact.get_or_none(Contact.id == contacts[a].id)
             if contact is None:
@@ -75,7 +91,12 @@ def test_the_tally_matches_the_contacts_after_any_changes(db, ops):
                 contact.delete_instance()
             elif op == "raw_update":
                 # Writes that bypass the rules are counted too.
-                Contact.update(company=companies[b % 3].id, lead_status=None) \
+                Contact.update(company=companies[b % 3].id, lead_status=None,
+                               created_at=datetime.datetime(2026, 3, 1 + b, 12)) \
                     .where(Contact.id == contact.id).execute()
             assert tally_counts(("owner", "status", "category")) == exact_counts(), op
+            for user in users:
+                for chosen in ([categories[0].id], [c.id for c in categories]):
+                    assert sorted(daily_counts(START, END, [user.id], chosen)) == \
+                        exact_daily(user.id, chosen), op
         transaction.rollback()
