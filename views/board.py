@@ -240,17 +240,24 @@ def menu(contact_id=None):
     contact = get_or_404(contacts_with_relations(), contact_id or 0)
     selection, settings = open_board()
     args = board_args(settings)
-    if settings["group"] == "category":
-        return render("board/_category_menu.html", contact=contact, board_args=args,
-                      categories=company_board_categories())
     shown = request.args.get("shown", type=int)
-    shown_version = contact.version if shown is None else shown
-    if settings["group"] == "owner":
-        owners = [o for o in owner_columns({}) if o.owner_id != contact.owner_id]
-        return render("board/_owner_menu.html", contact=contact, owners=owners,
-                      shown_version=shown_version, board_args=args)
-    return render("board/_menu.html", contact=contact, statuses=board_statuses(),
-                  shown_version=shown_version, board_args=args)
+    version = contact.version if shown is None else shown
+    if settings["group"] == "category":
+        # A category drop moves the company: the category is the card's version.
+        endpoint, field, version = "board.move_contact_company", "category", \
+            contact.company.category_id
+        choices = [(c.id, c.name) for c in company_board_categories()
+                   if c.id != contact.company.category_id]
+    elif settings["group"] == "owner":
+        endpoint, field = "board.assign", "owner"
+        choices = [(o.id, o.name if o.id else gettext(o.name)) for o in owner_columns({})
+                   if o.active and o.owner_id != contact.owner_id]
+    else:
+        endpoint, field = "board.move", "status"
+        choices = [(s.id, status_name(s)) for s in board_statuses()
+                   if s.id != contact.lead_status_id]
+    return render("board/_menu.html", contact=contact, action=url_for(endpoint, **args),
+                  field=field, choices=choices, version=version)
 
 
 def moved_response(contact, by, undo=None, proposal=None, status=200):

@@ -330,3 +330,17 @@ def test_selection_page_offers_its_board(client, sample, users):
     selection = save_selection(users["rep"], "The Eks", contacts_named("Ek"))
     page = client.get(f"/selections/{selection.id}").data.decode()
     assert f'href="/board?selection={selection.id}"' in page
+
+
+@pytest.mark.parametrize("group, action, field", [
+    ("status", "/board/move", "status"), ("category", "/board/move-category", "category"),
+    ("owner", "/board/assign", "owner")])
+def test_move_to_menu_offers_the_other_columns_of_the_grouping(client, sample, users, group,
+                                                              action, field):
+    anna = sample["anna"]
+    menu = client.get(f"/board/menu/{anna.id}?group={group}", headers=HTMX).data.decode()
+    assert f'hx-post="{action}?' in menu and f'name="{field}"' in menu
+    choices = {"status": ["Contacting", "Qualified"], "category": ["Opportunity"],
+               "owner": ["Manager", "No owner"]}[group]
+    current = {"status": ">Open<", "category": ">Lead<", "owner": ">Rep<"}[group]
+    assert all(f">{choice}<" in menu for choice in choices) and current not in menu
