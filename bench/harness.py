@@ -4,9 +4,9 @@ PostgreSQL cluster, the clock, the SQL recorder and replay, and the report.
 How SQL time is measured. While a request runs, every statement it sends
 through peewee (`Database.query_hooks`, and on PostgreSQL also the named
 cursor the CSV export streams from) is recorded with its parameters.
-Right after the request the same statements are replayed on a fresh
-connection (the app opens one per request too, so on PostgreSQL both pay a
-new backend's cold catalog caches), one cursor, `fetchall()` for each that
+Right after the request the same statements are replayed on a connection
+got the way the app gets its own (a new SQLite connection; one from the
+process's pool on PostgreSQL), one cursor, `fetchall()` for each that
 returns rows, and that replay is the SQL time: the database's work plus the
 driver's row fetching, without peewee building queries or models, Jinja or
 Flask. The replay runs inside a transaction that is rolled back, so it
