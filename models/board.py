@@ -120,12 +120,11 @@ def column_cards(query, column_id, sort="name", offset=0, limit=CARDS_PER_COLUMN
 
 
 def move_owner_card(contact, owner, version, actor):
-    """Drop `contact` on `owner`'s column (None: nobody) if the card shown was current.
-
-    Returns the owner it had, for the undo.
+    """Drop `contact` (or the contact of that id) on `owner`'s column (None: nobody) if
+    the card shown was current. Returns the owner it had, for the undo.
     """
     with database.atomic():
-        contact = locked_contact(contact.id)
+        contact = locked_contact(getattr(contact, "id", contact))
         _check_fresh(contact, version)
         previous = contact.owner_id
         assign_owner(contact, owner, actor)

@@ -31,7 +31,8 @@ from .db import BaseModel, database
 from .rules import RuleViolation
 from .schema import (CATEGORY_GROUPS, N_, POTENTIAL, CategorySuggestion, Company, Contact,
                      History, User, now)
-from .search import ME, Criteria, Criterion, Matches, Vocabulary, criteria_conditions
+from .search import (ME, Criteria, Criterion, Matches, Vocabulary, as_int,
+                     criteria_conditions)
 from .tally import daily_counts, tally_counts
 
 MANAGER_ROLES = ("manager", "admin")
@@ -369,7 +370,7 @@ def _parse_param(param, value, ctx, spec):
                                  setting=param.label, value=str(value)[:40])
         return value
     if kind in ("days", "number"):
-        number = _as_int(value)
+        number = as_int(value)
         allowed = [days for days, _ in param.choices] if kind == "days" else None
         if number is None or (allowed is not None and number not in allowed) or (
                 allowed is None and not param.minimum <= number <= param.maximum):
@@ -392,23 +393,13 @@ def _parse_param(param, value, ctx, spec):
     if kind == "source":
         if value == "all":
             return "all"
-        selection_id = _as_int(value)
+        selection_id = as_int(value)
         if selection_id is None:
             raise TileParamError(N_("Unknown saved selection: %(value)s."), name,
                                  value=str(value)[:40])
         resolve_selection(selection_id, spec.entity, ctx)  # raises when unusable
         return selection_id
     raise TileParamError(N_("The tile's settings could not be read."), name)
-
-
-def _as_int(value):
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 12:
-        return int(value)
-    return None
 
 
 def _int_list(value, most, param):
@@ -418,7 +409,7 @@ def _int_list(value, most, param):
         raise TileParamError(N_("The tile's settings could not be read."), param.name)
     numbers = []
     for item in value:
-        number = _as_int(item.strip() if isinstance(item, str) else item)
+        number = as_int(item.strip() if isinstance(item, str) else item)
         if number is None:
             raise TileParamError(N_("Unknown lead status: %(value)s."), param.name,
                                  value=str(item)[:40])
@@ -447,7 +438,7 @@ def stage_object(stage, ctx, param="stages"):
     kind, _, ref = stage.partition(":")
     if kind == "group" and ref in CATEGORY_GROUPS:
         return kind, ref
-    number = _as_int(ref)
+    number = as_int(ref)
     if kind == "category" and number in ctx.vocabulary.categories:
         return kind, ctx.vocabulary.categories[number]
     if kind == "status" and number in ctx.vocabulary.statuses:
@@ -617,7 +608,7 @@ def _key_value(key, prefix):
 
 
 def _key_int(key, prefix):
-    return _as_int(_key_value(key, prefix) or "")
+    return as_int(_key_value(key, prefix) or "")
 
 
 def _bad_key():
@@ -1081,12 +1072,12 @@ def drill_rep_status(params, ctx, key):
         raise _bad_key()
     if value == "none":
         more = [Criterion("owner", "empty")]
-    elif _as_int(value) is not None:
+    elif as_int(value) is not None:
         more = [Criterion("owner", "in", [int(value)])]
     else:
         raise _bad_key()
     if rest:
-        if _as_int(rest) is None:
+        if as_int(rest) is None:
             raise _bad_key()
         more.append(Criterion("lead_status", "in", [int(rest)]))
     else:

@@ -410,14 +410,15 @@ def _parse_list(kind, value, vocabulary):
         if kind == "owners" and item == ME:
             result.append(ME)
             continue
-        number = _as_int(item)
+        number = as_int(item)
         if number is None or number not in known():
             raise CriteriaError(message, value=str(item)[:40])
         result.append(number)
     return list(dict.fromkeys(result))
 
 
-def _as_int(value):
+def as_int(value):
+    """An int from an int or a short digit string (not a bool); None otherwise."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -429,7 +430,7 @@ def _as_int(value):
 
 def _parse_period(op, value):
     if op == "last_days":
-        days = _as_int(value)
+        days = as_int(value)
         if days is None or not 1 <= days <= MAX_DAYS:
             raise CriteriaError(N_("The number of days must be a whole number from 1 to "
                                    "%(max)s."), max=MAX_DAYS)

@@ -340,17 +340,19 @@ def undo():
 @login_required
 def assign():
     """A card dropped on an owner's column (owner 0: nobody) changes the contact's owner."""
-    contact, owner_id = posted(Contact, "contact"), request.form.get("owner", type=int)
-    owner = User.get_or_none(User.id == owner_id) if owner_id else None
+    contact_id, owner_id = (request.form.get(name, type=int) for name in ("contact", "owner"))
+    owner = posted(User, "owner") if owner_id else None
     version = request.form.get("version", type=int)
-    if contact is None or owner_id is None or (owner_id and owner is None) or version is None:
+    if contact_id is None or owner_id is None or (owner_id and owner is None) or version is None:
         return gone()
     try:
-        previous = move_owner_card(contact, owner, version,
+        previous = move_owner_card(contact_id, owner, version,
                                    Actor(current_user._get_current_object()))
+    except Contact.DoesNotExist:
+        return gone()
     except RuleViolation as error:
         return error_response(409, rule_message(error))
-    contact = get_or_404(contacts_with_relations(), contact.id)
+    contact = get_or_404(contacts_with_relations(), contact_id)
     if request.form.get("undo"):
         response = moved_response(contact, "owner")
         response.headers["HX-Trigger"] = "board-refresh"
@@ -425,8 +427,7 @@ def companies():
 @login_required
 def move_company_to():
     """A company dropped on a category column: moved with R10/R11, refused when stale."""
-    company = Company.get_or_none(Company.id == request.form.get("company", type=int))
-    category = Category.get_or_none(Category.id == request.form.get("category", type=int))
+    company, category = posted(Company, "company"), posted(Category, "category")
     shown = request.form.get("version", type=int)
     if company is None or category is None or shown is None:
         return gone()
@@ -460,8 +461,7 @@ def company_column(category_id):
 def move_contact_company():
     """A contact dropped on a category column moves its company (R10, R11) and so every
     contact of that company: the whole board is redrawn."""
-    contact = Contact.get_or_none(Contact.id == request.form.get("contact", type=int))
-    category = Category.get_or_none(Category.id == request.form.get("category", type=int))
+    contact, category = posted(Contact, "contact"), posted(Category, "category")
     shown = request.form.get("version", type=int)
     if contact is None or category is None or shown is None:
         return gone()

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, request
 from flask_login import login_required
 
 from models import database
-from models.feed import changes_after, latest_change_id
+from models.feed import changes_after, changes_within, latest_change_id
 
 bp = Blueprint("events", __name__)
 
@@ -45,21 +45,18 @@ class FeedCursor:
     def read(self, now):
         """The changes not streamed yet: late ones from the gaps first, then new ones."""
         self.gaps = [gap for gap in self.gaps if now - gap[2] < GAP_SECONDS][-MAX_GAPS:]
-        late = []
-        for gap in list(self.gaps):
+        # Every gap is asked for in one query, however many there are.
+        late = changes_within([(first, last) for first, last, _ in self.gaps])
+        for gap in [gap for gap in self.gaps if any(gap[0] <= c[0] <= gap[1] for c in late)]:
             first, last, noticed = gap
-            found = [c for c in changes_after(first - 1, limit=min(last - first + 1, 500))
-                     if c[0] <= last]
-            if found:
-                late += found
-                self.gaps.remove(gap)
-                expected = first
-                for change in found:  # what is still missing around the late ones
-                    if change[0] > expected:
-                        self.gaps.append([expected, change[0] - 1, noticed])
-                    expected = change[0] + 1
-                if expected <= last:
-                    self.gaps.append([expected, last, noticed])
+            self.gaps.remove(gap)
+            expected = first
+            for change in (c for c in late if first <= c[0] <= last):
+                if change[0] > expected:  # what is still missing around the late ones
+                    self.gaps.append([expected, change[0] - 1, noticed])
+                expected = change[0] + 1
+            if expected <= last:
+                self.gaps.append([expected, last, noticed])
         new = changes_after(self.last_id)
         expected = self.last_id + 1
         for change in new:
