@@ -176,9 +176,11 @@ def card_labels(settings):
 
 
 def open_board():
-    """The selection and settings of the board this request is about."""
-    selection = board_selection()
-    return selection, board_settings(selection)
+    """The selection and settings of the board this request is about (read once)."""
+    if "board" not in g:
+        selection = board_selection()
+        g.board = selection, board_settings(selection)
+    return g.board
 
 
 @bp.get("/board")
