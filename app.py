@@ -10,6 +10,8 @@ from htmx_flask import Htmx
 
 import models
 import views
+from models.feed import FeedHub
+from models.tile_cache import TileCache
 from views.auth import configure_login
 from views.i18n import select_locale
 
@@ -31,6 +33,12 @@ def create_app(config=None):
         BABEL_TRANSLATION_DIRECTORIES=os.path.join(app.root_path, "views", "translations"),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # The live feed (models/feed.py, views/events.py): how often SQLite's
+        # reader looks for news, how long a stream lasts before the browser
+        # reconnects, and how many streams one server process holds.
+        FEED_POLL_SECONDS=0.5,
+        FEED_STREAM_SECONDS=300,
+        FEED_MAX_STREAMS=1000,
     )
     app.config.from_prefixed_env("TAVLA")
     if os.environ.get("DATABASE_URL"):
@@ -41,6 +49,9 @@ def create_app(config=None):
         app.config["SECRET_KEY"] = _instance_secret(app)
 
     database = models.bind_database(app.config["DATABASE_URL"])
+    app.extensions["feed"] = FeedHub(database, poll_seconds=app.config["FEED_POLL_SECONDS"],
+                                     max_streams=app.config["FEED_MAX_STREAMS"])
+    app.extensions["tile_cache"] = TileCache(app.extensions["feed"])
 
     @app.before_request
     def open_database():

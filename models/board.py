@@ -101,16 +101,42 @@ def card_query(query, column_id, sort="name", by=Contact.lead_status):
     Only the columns a card shows are read: building hundreds of full rows
     of five models costs more than the database does.
     """
-    return (Contact
-            .select(Contact.id, Contact.first_name, Contact.last_name, Contact.version,
-                    Contact.lead_status, Contact.status_changed_at, Contact.utm_source,
-                    Contact.company, Contact.owner, Company.id, Company.name,
-                    Company.category, Category.id, Category.name, User.id, User.name)
-            .join(Company).join(Category)
-            .join_from(Contact, User, JOIN.LEFT_OUTER, on=(Contact.owner == User.id),
-                       attr="owner")
-            .where(*_conditions(query), by == column_id)
+    return (_card_select(query)
+            .where(by == column_id)
             .order_by(*SORTS.get(sort, SORTS["name"])))
+
+
+def _card_select(query):
+    select = (Contact
+              .select(Contact.id, Contact.first_name, Contact.last_name, Contact.version,
+                      Contact.lead_status, Contact.status_changed_at, Contact.utm_source,
+                      Contact.created_at, Contact.company, Contact.owner, Company.id,
+                      Company.name, Company.category, Category.id, Category.name, User.id,
+                      User.name)
+              .join(Company).join(Category)
+              .join_from(Contact, User, JOIN.LEFT_OUTER, on=(Contact.owner == User.id),
+                         attr="owner"))
+    conditions = _conditions(query)
+    return select.where(*conditions) if conditions else select
+
+
+def cards_among(query, contact_ids=(), company_ids=(), most=500):
+    """The cards of the board `query` among these contacts and the contacts of these
+    companies (a live update after a change elsewhere), and every contact id that
+    was looked at: those not among the cards have left the board.
+
+    None when the companies hold more than `most` contacts: redraw instead.
+    """
+    looked_at = set(contact_ids)
+    if company_ids:
+        looked_at |= {row[0] for row in Contact.select(Contact.id)
+                      .where(Contact.company.in_(list(company_ids)))
+                      .limit(most + 1).tuples()}
+    if len(looked_at) > most:
+        return None
+    cards = list(_card_select(query).where(Contact.id.in_(sorted(looked_at)))
+                 .order_by(Contact.id)) if looked_at else []
+    return cards, looked_at
 
 
 def column_cards(query, column_id, sort="name", offset=0, limit=CARDS_PER_COLUMN,

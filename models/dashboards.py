@@ -1222,24 +1222,30 @@ def tile_drill(kind, params, ctx, key):
     return CATALOGUE[kind].drill(params, ctx, key)
 
 
-# --- Live refresh: did anything this tile shows change? ---------------------------------
+# --- Live refresh: what a tile's figures depend on ---------------------------------------
 
-CHANGES_LOOKED_AT = 500
+def tile_cache_key(kind, params, ctx):
+    """(cache key, history kinds that change the figures, viewer whose leads narrow them).
 
-
-def tile_fingerprint(kind, ctx, since_id):
-    """A short text naming the state a tile was computed from.
-
-    `since_id` is the newest history id read before computing. The date is
-    part of it for tiles whose periods end today, the pending suggestions
-    for the suggestions tile.
+    The figures depend on the viewer only when the parameters name "me" or a
+    saved selection (whose criteria may name "me", or which may be private);
+    tiles of everyone's or the team's leads are shared by all who look.
     """
     spec = CATALOGUE[kind]
+    personal = params.get("scope") == "me" or params.get("source", "all") not in (None, "all")
+    viewer = ctx.user.id if personal else None
     day = ctx.today.isoformat() if "day" in spec.extra else ""
-    return f"{since_id}.{day}.{_extra_state(spec)}"
+    key = (kind, json.dumps(params, sort_keys=True, default=str), viewer, day,
+           _extra_state(spec))
+    # A category change concerns the owners of the company's contacts, so the
+    # viewer narrows the changes of contact tiles only.
+    narrow_to = viewer if spec.entity == "contacts" and params.get("scope") == "me" and \
+        params.get("source", "all") in (None, "all") else None
+    return key, spec.depends_on, narrow_to
 
 
 def _extra_state(spec):
+    """The state of what a tile shows that the history does not carry: pending suggestions."""
     if "suggestions" not in spec.extra:
         return ""
     newest, pending = (CategorySuggestion
@@ -1248,51 +1254,3 @@ def _extra_state(spec):
                                                    == CategorySuggestion.PENDING, 1)], 0)))
                        .tuples().get())
     return f"{newest or 0}-{int(pending or 0)}"
-
-
-def tile_unchanged(kind, params, ctx, fingerprint):
-    """True when nothing the tile depends on changed since `fingerprint`.
-
-    New history rows of the kinds the tile depends on count as a change;
-    for a tile of "my" leads only rows about my contacts or companies do.
-    """
-    spec = CATALOGUE.get(kind)
-    since, _, rest = (fingerprint or "").partition(".")
-    day, _, extra = rest.partition(".")
-    if spec is None or not since.isdigit():
-        return False
-    if day != (ctx.today.isoformat() if "day" in spec.extra else ""):
-        return False
-    if extra != _extra_state(spec):
-        return False
-    news = list(History.select(History.kind, History.company, History.contact)
-                .where(History.id > int(since))
-                .order_by(History.id)
-                .limit(CHANGES_LOOKED_AT + 1).tuples())
-    news = [row for row in news if row[0] in spec.depends_on]
-    if not news:
-        return True
-    if len(news) > CHANGES_LOOKED_AT or params.get("scope") != "me":
-        return False
-    return not _mine_among(spec.entity, news, ctx.user)
-
-
-def _mine_among(entity, news, user):
-    """Do any of these history rows touch a contact or company `user` owns?
-
-    A status change touches its contact; a category change every contact
-    of its company (their population may change with it).
-    """
-    if entity == "companies":
-        companies = list({row[1] for row in news})
-        return Company.select().where(Company.owner == user.id,
-                                      Company.id.in_(companies)).exists()
-    moved = list({row[1] for row in news if row[0] == History.CATEGORY})
-    contacts = list({row[2] for row in news if row[2]})
-    touched = [condition for condition in (Contact.company.in_(moved) if moved else None,
-                                           Contact.id.in_(contacts) if contacts else None)
-               if condition is not None]
-    if not touched:
-        return False
-    return Contact.select().where(Contact.owner == user.id,
-                                  functools.reduce(operator.or_, touched)).exists()

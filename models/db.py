@@ -1,9 +1,11 @@
 """The one database object and the base model every table derives from."""
 import os
 import threading
+import time
 
-from peewee import DatabaseProxy, Model, SqliteDatabase
+from peewee import DatabaseProxy, Model, OperationalError, SqliteDatabase
 from playhouse.db_url import connect as connect_url
+from playhouse.pool import PooledSqliteDatabase
 
 database = DatabaseProxy()
 
@@ -22,6 +24,7 @@ SQLITE_PRAGMAS = {
 
 
 POOL_SIZE = 20  # PostgreSQL connections per server process
+SQLITE_POOL_SIZE = 64  # SQLite connections per server process (cheap: a file handle each)
 POOL_WAIT_SECONDS = 10  # how long a request waits for a free one when all are busy
 
 # How long a write waits for the other writers of its own process before it
@@ -30,8 +33,11 @@ POOL_WAIT_SECONDS = 10  # how long a request waits for a free one when all are b
 WRITER_QUEUE_SECONDS = 30
 
 
-class SqliteQueuedWriters(SqliteDatabase):
+class SqliteQueuedWriters(PooledSqliteDatabase):
     """SQLite whose write transactions queue per process before BEGIN IMMEDIATE.
+
+    Connections are kept in a pool: opening one and setting its pragmas cost
+    about 2 ms on every request (the WAL index is mapped anew each time).
 
     SQLite's busy handler is not a queue: a waiting writer sleeps and polls
     (up to 100 ms between polls), and a newcomer that polls while the lock
@@ -46,11 +52,35 @@ class SqliteQueuedWriters(SqliteDatabase):
         super().__init__(*args, **kwargs)
         self._writer_queue = threading.Lock()
         self._writing = threading.local()
+        # Under gevent, SQLite's busy handler would sleep in C and stop every
+        # request and stream of the process while another process writes;
+        # the wait for the write lock is made here instead, as gevent sleeps.
+        self.cooperative = running_under_gevent()
+
+    def _begin_cooperatively(self, lock_type):
+        connection = self.connection()
+        connection.execute("PRAGMA busy_timeout = 0")
+        try:
+            deadline = time.monotonic() + SQLITE_PRAGMAS["busy_timeout"] / 1000
+            pause = 0.001
+            while True:
+                try:
+                    return super().begin(lock_type)
+                except OperationalError as error:
+                    if "locked" not in str(error) or time.monotonic() > deadline:
+                        raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.05)
+        finally:
+            connection.execute(f"PRAGMA busy_timeout = {SQLITE_PRAGMAS['busy_timeout']}")
 
     def begin(self, lock_type=None):
         queued = self._writer_queue.acquire(timeout=WRITER_QUEUE_SECONDS)
         try:
-            super().begin(lock_type)
+            if self.cooperative:
+                self._begin_cooperatively(lock_type)
+            else:
+                super().begin(lock_type)
         except BaseException:
             if queued:
                 self._writer_queue.release()
@@ -87,10 +117,15 @@ def make_database(url):
         path = url[len("sqlite:///"):]
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        return SqliteQueuedWriters(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
+        # A pooled connection serves one request or stream at a time, but not
+        # always on the thread that opened it.
+        return SqliteQueuedWriters(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE",
+                                   max_connections=SQLITE_POOL_SIZE,
+                                   timeout=POOL_WAIT_SECONDS, check_same_thread=False)
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
     if url.startswith("postgresql://"):
+        make_psycopg_cooperative()
         # A PostgreSQL connection costs several milliseconds to open: each
         # process keeps a pool, and a request or event stream poll borrows
         # one (closing it gives it back). Several workers' pools together
@@ -99,6 +134,23 @@ def make_database(url):
         return connect_url(url, max_connections=POOL_SIZE, stale_timeout=300,
                            timeout=POOL_WAIT_SECONDS)
     return connect_url(url)
+
+
+def running_under_gevent():
+    """True in a process whose sockets gevent has patched (gunicorn's gevent worker)."""
+    try:
+        from gevent import monkey
+    except ImportError:
+        return False
+    return monkey.is_module_patched("socket")
+
+
+def make_psycopg_cooperative():
+    """Under gevent, a PostgreSQL query waits like a socket read: other requests and
+    event streams of the process go on meanwhile (psycopg2 blocks in C otherwise)."""
+    if running_under_gevent():
+        from psycogreen.gevent import patch_psycopg
+        patch_psycopg()
 
 
 def bind_database(url):

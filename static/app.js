@@ -135,6 +135,7 @@
       boardRedrawWaiting = false;
       htmx.trigger(document.body, "board-refresh");
     }
+    if (!locked) { askBoard(); }
   }
 
   function dropCard(evt) {
@@ -194,24 +195,207 @@
     }
   });
 
-  // Polling fallback for browsers without EventSource: ask the feed every
-  // two seconds and raise the same "changed" event the SSE stream would.
-  if (!window.EventSource && document.body.hasAttribute("sse-connect")) {
-    var lastId = "";
+  // --- The live feed ------------------------------------------------------
+  // A page with body[sse-connect] holds an event stream (htmx's SSE
+  // extension). Each "changed" event becomes a "tavla:changed" event on the
+  // document carrying what changed (contacts, companies, owners, or "all");
+  // the board and the dashboard below decide whether it concerns them.
+  // A server past its limit of streams answers "busy": the page then asks
+  // /events/poll every half minute and says so. Browsers without
+  // EventSource ask every few seconds.
+  var feedUrl = document.body.getAttribute("sse-connect");
+  var feedLastId = "";
+  var feedSources = [];
+
+  function announce(news) {
+    document.dispatchEvent(new CustomEvent("tavla:changed", { detail: news }));
+  }
+
+  function pollFeed(seconds) {
     setInterval(function () {
-      fetch("/events/poll?after=" + lastId, { credentials: "same-origin" })
-        .then(function (response) { return response.json(); })
+      fetch(feedUrl + "/poll?after=" + encodeURIComponent(feedLastId), { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (news) {
-          if (lastId !== "" && (news.contacts.length || news.companies.length)) {
-            document.querySelectorAll("[hx-trigger*='sse:changed']").forEach(function (elt) {
-              htmx.trigger(elt, "sse:changed");
-            });
+          if (!news) { return; }
+          if (feedLastId !== "" && (news.all || news.contacts.length || news.companies.length)) {
+            announce(news);
           }
-          lastId = news.last_id;
+          feedLastId = String(news.last_id);
         })
         .catch(function () { /* the next round tries again */ });
-    }, 2000);
+    }, seconds * 1000);
   }
+
+  function showLiveNote(message) {
+    if (!message || document.getElementById("live-note")) { return; }
+    var note = document.createElement("p");
+    note.id = "live-note";
+    note.className = "live-note";
+    note.setAttribute("role", "status");
+    note.textContent = message;
+    var main = document.querySelector("main") || document.body;
+    main.insertBefore(note, main.firstChild);
+  }
+
+  document.addEventListener("htmx:sseOpen", function (evt) {
+    var source = evt.detail.source;
+    if (!source || feedSources.indexOf(source) >= 0) { return; }
+    feedSources.push(source);
+    source.addEventListener("changed", function (message) {
+      feedLastId = message.lastEventId || feedLastId;
+      try { announce(JSON.parse(message.data)); } catch (ignored) { /* not our event */ }
+    });
+    // The stream fell further behind than the server remembers.
+    source.addEventListener("reload", function () { announce({ all: true }); });
+    source.addEventListener("busy", function () {
+      source.close();
+      showLiveNote(document.body.dataset.liveBusy);
+      pollFeed(30);
+    });
+  });
+
+  if (feedUrl && !window.EventSource) { pollFeed(3); }
+
+  // The board: the cards a change concerns are asked for and put in place;
+  // a change of many leads at once redraws the columns.
+  var boardNews = { contacts: {}, companies: {}, all: false };
+  var boardAsking = false;
+
+  function liveBoard() { return document.querySelector("[data-board][data-live-url]"); }
+
+  document.addEventListener("tavla:changed", function (evt) {
+    var board = liveBoard();
+    if (!board) { return; }
+    var news = evt.detail;
+    if (news.all) {
+      boardNews.all = true;
+    } else {
+      var owner = board.dataset.liveOwner;
+      var mine = owner === "all" || (news.owners || []).indexOf(Number(owner)) >= 0;
+      (news.contacts || []).forEach(function (id) {
+        if (mine || document.getElementById("card-" + id)) { boardNews.contacts[id] = true; }
+      });
+      if (mine) {
+        (news.companies || []).forEach(function (id) { boardNews.companies[id] = true; });
+      }
+    }
+    askBoard();
+  });
+
+  function askBoard() {
+    var board = liveBoard();
+    if (!board || boardAsking) { return; }
+    if (boardBusy) { return; }  // asked again when the drop is done (lockBoard)
+    var contacts = Object.keys(boardNews.contacts);
+    var companies = Object.keys(boardNews.companies);
+    if (boardNews.all || contacts.length > 200 || companies.length > 200) {
+      boardNews = { contacts: {}, companies: {}, all: false };
+      htmx.trigger(document.body, "board-refresh");
+      return;
+    }
+    if (!contacts.length && !companies.length) { return; }
+    boardNews = { contacts: {}, companies: {}, all: false };
+    boardAsking = true;
+    var url = board.dataset.liveUrl + (board.dataset.liveUrl.indexOf("?") >= 0 ? "&" : "?") +
+      "contacts=" + contacts.join(",") + "&companies=" + companies.join(",");
+    fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } })
+      .then(function (response) { return response.ok ? response.text() : ""; })
+      .then(function (html) { if (html) { applyBoardChanges(html); } })
+      .catch(function () { /* the next change asks again */ })
+      .then(function () { boardAsking = false; askBoard(); });
+  }
+
+  function compareKeys(a, b) {
+    for (var i = 0; i < Math.min(a.length, b.length); i++) {
+      if (a[i] < b[i]) { return -1; }
+      if (a[i] > b[i]) { return 1; }
+    }
+    return a.length - b.length;
+  }
+
+  // A card goes before the first card that comes after it in the board's
+  // sort; after the last one only when the column is shown to its end.
+  function placeCard(board, card) {
+    var old = document.getElementById(card.id);
+    if (old && old.outerHTML === card.outerHTML) { return; }
+    if (old) { old.remove(); }
+    var list = board.querySelector("ol[data-column-key='" + card.dataset.column + "']");
+    if (!list) { return; }
+    var key = JSON.parse(card.dataset.sort);
+    var direction = board.dataset.sortDir === "desc" ? -1 : 1;
+    var cards = list.querySelectorAll(":scope > li.card");
+    for (var i = 0; i < cards.length; i++) {
+      if (direction * compareKeys(key, JSON.parse(cards[i].dataset.sort)) < 0) {
+        list.insertBefore(card, cards[i]);
+        htmx.process(card);
+        return;
+      }
+    }
+    if (!list.querySelector(":scope > li.more")) {
+      list.appendChild(card);
+      htmx.process(card);
+    }
+  }
+
+  function applyBoardChanges(html) {
+    var board = liveBoard();
+    var holder = document.createElement("div");
+    holder.innerHTML = html;
+    var changes = holder.querySelector("template.board-changes");
+    if (!board || !changes) { return; }
+    if (changes.hasAttribute("data-redraw")) {
+      htmx.trigger(document.body, "board-refresh");
+      return;
+    }
+    changes.content.querySelectorAll("[data-count-key]").forEach(function (fresh) {
+      var list = board.querySelector("ol[data-column-key='" + fresh.dataset.countKey + "']");
+      var count = list && list.closest("section").querySelector(".count");
+      if (count) { count.textContent = fresh.textContent; }
+    });
+    var shown = {};
+    changes.content.querySelectorAll("li.card").forEach(function (card) {
+      shown[card.dataset.id] = true;
+      placeCard(board, document.importNode(card, true));
+    });
+    (changes.dataset.lookedAt || "").split(",").forEach(function (id) {
+      var old = id && !shown[id] && document.getElementById("card-" + id);
+      if (old) { old.remove(); }
+    });
+  }
+
+  // The company board redraws when a company changes category.
+  document.addEventListener("tavla:changed", function (evt) {
+    var board = document.querySelector("[data-board][data-live-companies]");
+    if (board && (evt.detail.all || (evt.detail.companies || []).length)) {
+      htmx.trigger(document.body, "board-refresh");
+    }
+  });
+
+  // Dashboards: one request for all the tiles on screen, naming what each
+  // shows; only the tiles whose figures changed come back. One at a time:
+  // news that comes meanwhile asks once more afterwards.
+  var tilesAsking = false;
+  var tilesAgain = false;
+
+  function refreshTiles() {
+    var box = document.querySelector("[data-live-tiles]");
+    if (!box) { return; }
+    if (tilesAsking) { tilesAgain = true; return; }
+    var shown = Array.prototype.map.call(box.querySelectorAll(".tile[data-fingerprint]"),
+      function (tile) { return "fp=" + encodeURIComponent(tile.dataset.id + ":" + tile.dataset.fingerprint); });
+    if (!shown.length) { return; }
+    tilesAsking = true;
+    htmx.ajax("GET", box.dataset.refreshUrl + "?" + shown.join("&"), { source: box, swap: "none" })
+      .catch(function () { /* the next change asks again */ })
+      .then(function () {
+        tilesAsking = false;
+        if (tilesAgain) { tilesAgain = false; refreshTiles(); }
+      });
+  }
+
+  document.addEventListener("tavla:changed", refreshTiles);
+  // What the feed does not carry (the date, a renamed status) each minute.
+  if (document.querySelector("[data-live-tiles]")) { setInterval(refreshTiles, 60000); }
 
   window.tavla = { showToast: showToast };
 })();

@@ -23,6 +23,7 @@ def template_database(tmp_path_factory):
     db = models.bind_database(f"sqlite:///{path}")
     with db.connection_context():
         models.upgrade_database(db, "en")
+    db.close_all()  # pooled connections: really close, so the file holds every write
     return path
 
 

@@ -2,13 +2,13 @@
 dragged between them; over "My leads" or any saved selection."""
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, g, request, session, url_for
+from flask import Blueprint, abort, g, redirect, request, session, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from models import Actor, Category, Company, Contact, LeadStatus, RuleViolation, User
 from models.board import (CARDS_PER_COLUMN, SORTS, Undo, board_statuses,
-                          category_column_counts, column_cards, column_counts,
+                          cards_among, category_column_counts, column_cards, column_counts,
                           company_board_categories, company_cards,
                           company_column_counts, days_in_status, move_card,
                           move_company_card, move_owner_card, owner_column_counts,
@@ -20,7 +20,7 @@ from models.search import (CompanySearch, ContactSearch, contacts_with_relations
 from models.selections import selection_matches, visible_selection
 from models.tally import tally_counts
 
-from .common import get_or_404, render, rule_message
+from .common import get_or_404, render, rule_message, wants_fragment
 from .errors import error_response
 from .i18n import status_name
 
@@ -145,12 +145,31 @@ def board_columns(settings, query, selection=None):
 def board_context(settings, selection=None):
     query = board_query(settings, selection)
     return dict(columns=board_columns(settings, query, selection), grouping=settings["group"],
-                settings=settings, selection=selection,
+                settings=settings, selection=selection, live_owner=live_owner(settings),
                 labels=card_labels(settings), sort=settings["sort"],
                 per_column=CARDS_PER_COLUMN,
                 owners=list(User.active_users()),
                 categories=[c for c in Category.ordered() if c.lead_status_active],
                 days_in_status=days_in_status, board_args=board_args(settings))
+
+
+def live_owner(settings):
+    """Whose leads' changes concern this board: an owner's id, or "all" (a selection's
+    or everyone's board, or columns by owner)."""
+    owner_ids, _ = board_scope(settings)
+    if settings.get("selection") or owner_ids is None or len(owner_ids) != 1:
+        return "all"
+    return str(owner_ids[0])
+
+
+def column_keys(settings, counts):
+    """[(column key, count)] of the board's columns: status, category or owner ids (0: none)."""
+    by = settings["group"]
+    if by == "category":
+        return [(c.id, counts.get(c.id, 0)) for c in company_board_categories()]
+    if by == "owner":
+        return [(o.id, counts.get(o.owner_id, 0)) for o in owner_columns(counts)]
+    return [(s.id, counts.get(s.id, 0)) for s in board_statuses()]
 
 
 def board_args(settings):
@@ -169,6 +188,8 @@ def card_labels(settings):
         "days_title": gettext("Days in this status"),
         "move": gettext("Move to…"),
         "move_aria": gettext("Move %(name)s to…"),
+        "grouping": settings["group"],
+        "sort": settings["sort"],
         # Cards not in status columns say their status.
         "statuses": {s.id: status_name(s) for s in LeadStatus.select()}
         if settings["group"] != "status" else {},
@@ -231,6 +252,42 @@ def owner_column(owner_id):
     """More cards of one owner's column; owner 0 is "No owner"."""
     return more_cards("owner", get_or_404(User, owner_id).id if owner_id else None,
                       "board.owner_column")
+
+
+MOST_IDS = 200  # contacts or companies one live update asks about
+
+
+def id_list(name):
+    """The ids of a comma-separated query argument; junk and overlong values are dropped."""
+    ids = []
+    for raw in request.args.get(name, "").split(",")[:MOST_IDS]:
+        raw = raw.strip()
+        if raw.isascii() and raw.isdigit() and len(raw) <= 18:
+            ids.append(int(raw))
+    return ids
+
+
+@bp.get("/board/changes")
+@login_required
+def changes():
+    """This board's cards of the contacts (and companies' contacts) a change elsewhere
+    concerned, with every column's count: static/app.js puts them in place."""
+    selection, settings = open_board()
+    if not wants_fragment():
+        return redirect(url_for("board.index", **board_args(settings)))
+    try:
+        query = board_query(settings, selection)
+        found = cards_among(query, id_list("contacts"), id_list("companies"))
+        counts = board_counts(settings, selection, query, settings["group"])
+    except RuleViolation as error:  # a dynamic selection whose stored criteria went bad
+        return error_response(422, rule_message(error))
+    if found is None:
+        return render("board/_changes.html", redraw=True)
+    cards, looked_at = found
+    return render("board/_changes.html", redraw=False, cards=cards,
+                  looked_at=",".join(str(i) for i in sorted(looked_at)),
+                  counts=column_keys(settings, counts), days_in_status=days_in_status,
+                  labels=card_labels(settings))
 
 
 @bp.get("/board/menu/", endpoint="menu_base")

@@ -2,9 +2,12 @@
 
 The dashboard page draws an empty box per tile; each box loads its own
 fragment, so a slow tile never holds up the others and a failing one shows
-its error in its own box. A loaded tile listens to the change feed
-(`sse:changed`) and asks again with the fingerprint of what it shows; the
-answer is 204 (htmx swaps nothing) unless something it depends on changed.
+its error in its own box. When the change feed reports news, the page asks
+once for all its tiles (`refresh`) with the fingerprint of what each shows;
+the answer carries only the tiles whose figures changed, or is 204.
+
+Figures come from the process's tile cache (models/tile_cache.py): the
+managers looking at the same tiles share one computation per change.
 """
 from urllib.parse import urlencode
 
@@ -17,11 +20,9 @@ from models.dashboards import (CATALOGUE, MAX_STAGES, Dashboard, Tile, TileConte
                                TileParamError, add_tile, available_selections, can_edit,
                                can_share, can_view, compute_tile, create_dashboard,
                                dashboard_tiles, delete_dashboard, ensure_default_dashboard,
-                               remove_tile, reorder_tiles, stage_object, tile_drill,
-                               tile_fingerprint,
-                               tile_unchanged, update_dashboard, update_tile, validate_params,
+                               remove_tile, reorder_tiles, stage_object, tile_cache_key,
+                               tile_drill, update_dashboard, update_tile, validate_params,
                                visible_dashboards)
-from models.feed import latest_change_id
 from models.schema import CATEGORY_GROUPS, N_
 
 from .common import get_or_404, page_number, render, rule_message, wants_fragment
@@ -169,46 +170,82 @@ def int_list_form(name):
 @bp.get("/dashboards/<int:dashboard_id>/tiles/<int:tile_id>")
 @login_required
 def tile(dashboard_id, tile_id):
-    """One tile's figures; 204 when a live refresh finds nothing it shows has changed."""
+    """One tile's figures; 204 when a refresh finds the figures shown (`fp`) unchanged."""
     dashboard = visible_dashboard(dashboard_id)
     found = dashboard_tile(dashboard, tile_id)
     ctx = tile_context()
-    fingerprint = request.args.get("fp")
-    if fingerprint and wants_fragment() and found.kind in CATALOGUE:
-        try:
-            params = validate_params(found.kind, found.params, ctx)
-        except TileParamError:
-            params = None
-        if params is not None and tile_unchanged(found.kind, params, ctx, fingerprint):
-            return "", 204
-    return render_tile(dashboard, found, ctx)
+    current_app.extensions["tile_cache"].hub.sync()
+    view = tile_view(dashboard, found, ctx)
+    if wants_fragment() and view["fingerprint"] \
+            and request.args.get("fp") == view["fingerprint"]:
+        return "", 204
+    return render_tile(view)
 
 
-def render_tile(dashboard, tile, ctx):
+@bp.get("/dashboards/<int:dashboard_id>/refresh")
+@login_required
+def refresh(dashboard_id):
+    """The tiles on screen whose figures changed, out of band; 204 when none did.
+
+    `fp` is repeated as "<tile id>:<fingerprint>" for each tile the page
+    shows; tiles not named are not looked at.
+    """
+    dashboard = visible_dashboard(dashboard_id)
+    if not wants_fragment():
+        return redirect(url_for("dashboards.show", dashboard_id=dashboard.id))
+    shown = {}
+    for value in request.args.getlist("fp")[:MAX_TILES_REFRESHED]:
+        tile_id, _, seen = value.partition(":")
+        if tile_id.isascii() and tile_id.isdigit() and len(tile_id) <= 18:
+            shown[int(tile_id)] = seen
+    tiles = [t for t in dashboard_tiles(dashboard) if t.id in shown]
+    if not tiles:
+        return "", 204
+    ctx = tile_context()
+    current_app.extensions["tile_cache"].hub.sync()
+    views = [tile_view(dashboard, found, ctx) for found in tiles]
+    changed = [view for view in views
+               if not view["fingerprint"] or view["fingerprint"] != shown[view["tile"].id]]
+    if not changed:
+        return "", 204
+    return "".join(render_tile(view, out_of_band=True).get_data(as_text=True)
+                   for view in changed)
+
+
+MAX_TILES_REFRESHED = 100
+
+
+def render_tile(view, out_of_band=False):
     """The tile's box with its figures; a tile that fails shows the failure in its box."""
-    view = tile_view(dashboard, tile, ctx)
     try:
-        return render("dashboards/tile.html", "tile", **view)
+        return render("dashboards/tile.html", "tile", out_of_band=out_of_band, **view)
     except Exception:  # noqa: BLE001 - one broken tile must not take the page down
-        current_app.logger.exception("Dashboard tile %s could not be drawn", tile.id)
-        view.update(data=None, error=gettext(TILE_FAILED))
-        return render("dashboards/tile.html", "tile", **view)
+        current_app.logger.exception("Dashboard tile %s could not be drawn", view["tile"].id)
+        view.update(data=None, error=gettext(TILE_FAILED), fingerprint="")
+        return render("dashboards/tile.html", "tile", out_of_band=out_of_band, **view)
+
+
+def tile_figures(kind, params, ctx):
+    """The tile's figures from this process's cache (computed when no valid copy is kept)."""
+    key, depends_on, viewer = tile_cache_key(kind, params, ctx)
+    return current_app.extensions["tile_cache"].figures(
+        key, depends_on, viewer, lambda: compute_tile(kind, params, ctx))
 
 
 def tile_view(dashboard, tile, ctx):
     """What the tile template needs: figures, or the error that stands in their place."""
-    since = latest_change_id()
     params = data = error = None
+    fingerprint = ""
     try:
         params = validate_params(tile.kind, tile.params, ctx)
-        data = compute_tile(tile.kind, params, ctx)
+        figures = tile_figures(tile.kind, params, ctx)
+        data, fingerprint = figures.data, figures.fingerprint
     except TileParamError as problem:
         error = rule_message(problem)
     except Exception:  # noqa: BLE001 - one broken tile must not take the page down
         current_app.logger.exception("Dashboard tile %s failed", tile.id)
         error = gettext(TILE_FAILED)
     spec = CATALOGUE.get(tile.kind)
-    fingerprint = tile_fingerprint(tile.kind, ctx, since) if spec else ""
     return dict(tile=tile, spec=spec, params=params, data=data, error=error,
                 fingerprint=fingerprint, drill=drill_link(dashboard, tile),
                 board_link=board_link, **helpers(dashboard))
@@ -342,7 +379,7 @@ def update_tile_params(dashboard_id, tile_id):
         return invalid_form(dashboard, found, found.kind, submitted, error)
     if not wants_fragment():
         return redirect(url_for("dashboards.show", dashboard_id=dashboard.id), 303)
-    return render_tile(dashboard, found, tile_context())
+    return render_tile(tile_view(dashboard, found, tile_context()))
 
 
 @bp.post("/dashboards/<int:dashboard_id>/tiles/<int:tile_id>/delete")

@@ -47,7 +47,7 @@ def live_server(database_url):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
-    app.config["FEED_CLOSED"] = True  # end the open event streams
+    app.extensions["feed"].close()  # end the open event streams
     server.shutdown()
     thread.join(timeout=5)
     # server_close waits for the request threads (the event streams end

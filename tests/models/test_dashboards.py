@@ -27,9 +27,10 @@ from models.dashboards import (CATALOGUE, MAX_STAYS, Dashboard, Tile, TileContex
                                TileParamError, add_tile, can_edit, can_share, can_view,
                                compute_tile, create_dashboard, dashboard_tiles,
                                default_tiles, ensure_default_dashboard, reorder_tiles,
-                               tile_drill, tile_fingerprint, tile_unchanged, update_dashboard,
+                               tile_cache_key, tile_drill, update_dashboard,
                                validate_params, visible_dashboards)
-from models.feed import latest_change_id
+from models.feed import FeedHub, latest_change_id
+from models.tile_cache import TileCache, fingerprint
 from models.rules import RuleViolation
 from models.schema import CategorySuggestion
 
@@ -491,47 +492,87 @@ def test_a_selection_source_must_be_visible_and_of_the_right_kind(story):
     assert tile(story, "category_counts", user=story.rita, source=companies.id)[0]["total"] == 3
 
 
-# --- Live refresh ------------------------------------------------------------------------------
+# --- Live refresh: figures kept per process ---------------------------------------------------
 
-def test_unchanged_until_a_change_it_depends_on(story):
+@pytest.fixture
+def cache(story):
+    hub = FeedHub(models.database.obj)
+    yield TileCache(hub)
+    hub.close()
+
+
+def kept(cache, kind, params, ctx):
+    """(figures, computed now?) as a dashboard request gets them."""
+    computed = []
+    key, depends_on, viewer = tile_cache_key(kind, params, ctx)
+    cache.hub.sync()
+    figures = cache.figures(key, depends_on, viewer,
+                            lambda: computed.append(1) or compute_tile(kind, params, ctx))
+    return figures, bool(computed)
+
+
+def test_figures_are_kept_until_a_change_they_depend_on(story, cache):
     ctx = TileContext(story.mona, today=TODAY)
     params = validate_params("status_counts", {"scope": "all"}, ctx)
-    fingerprint = tile_fingerprint("status_counts", ctx, latest_change_id())
-    assert tile_unchanged("status_counts", params, ctx, fingerprint)
+    first, computed = kept(cache, "status_counts", params, ctx)
+    assert computed
+    again, computed = kept(cache, "status_counts", params, ctx)
+    assert not computed and again.fingerprint == first.fingerprint
     set_lead_status(Contact.get_by_id(story.anna.id), story.st["Nurture"], Actor(story.rita))
-    assert not tile_unchanged("status_counts", params, ctx, fingerprint)
+    fresh, computed = kept(cache, "status_counts", params, ctx)
+    assert computed and fresh.fingerprint != first.fingerprint
 
 
-def test_a_tile_of_my_leads_ignores_changes_to_others_leads(story):
+def test_every_viewer_shares_the_figures_of_everyones_leads(story, cache):
+    params = validate_params("status_counts", {"scope": "all"},
+                             TileContext(story.mona, today=TODAY))
+    kept(cache, "status_counts", params, TileContext(story.mona, today=TODAY))
+    _, computed = kept(cache, "status_counts", params, TileContext(story.rita, today=TODAY))
+    assert not computed
+
+
+def test_figures_of_my_leads_are_mine_and_ignore_changes_to_others_leads(story, cache):
     ctx = TileContext(story.rita, today=TODAY)
     params = validate_params("status_counts", {"scope": "me"}, ctx)
-    fingerprint = tile_fingerprint("status_counts", ctx, latest_change_id())
+    mine, _ = kept(cache, "status_counts", params, ctx)
+    _, computed = kept(cache, "status_counts", params, TileContext(story.rolf, today=TODAY))
+    assert computed  # Rolf's leads are not Rita's
     set_lead_status(Contact.get_by_id(story.bea.id), story.st["Nurture"], Actor(story.rolf))
-    assert tile_unchanged("status_counts", params, ctx, fingerprint)
+    _, computed = kept(cache, "status_counts", params, ctx)
+    assert not computed
     set_lead_status(Contact.get_by_id(story.anna.id), story.st["Nurture"], Actor(story.rita))
-    assert not tile_unchanged("status_counts", params, ctx, fingerprint)
+    fresh, computed = kept(cache, "status_counts", params, ctx)
+    assert computed and fresh.fingerprint != mine.fingerprint
 
 
-def test_category_tiles_ignore_status_changes_and_dated_tiles_the_new_day(story):
+def test_category_tiles_ignore_status_changes_and_dated_tiles_start_anew_each_day(story, cache):
     ctx = TileContext(story.mona, today=TODAY)
     params = validate_params("category_counts", {}, ctx)
-    fingerprint = tile_fingerprint("category_counts", ctx, latest_change_id())
+    kept(cache, "category_counts", params, ctx)
     set_lead_status(Contact.get_by_id(story.anna.id), story.st["Nurture"], Actor(story.rita))
-    assert tile_unchanged("category_counts", params, ctx, fingerprint)
+    assert not kept(cache, "category_counts", params, ctx)[1]
     stale = validate_params("stale", {}, ctx)
-    yesterday = tile_fingerprint("stale", TileContext(story.mona, today=TODAY - timedelta(1)),
-                                 latest_change_id())
-    assert not tile_unchanged("stale", stale, ctx, yesterday)
-    assert not tile_unchanged("stale", stale, ctx, "junk")
+    kept(cache, "stale", stale, TileContext(story.mona, today=TODAY - timedelta(1)))
+    assert kept(cache, "stale", stale, ctx)[1]
 
 
-def test_r17_suggestion_tiles_see_answers_that_leave_no_history(story):
+def test_r17_suggestion_figures_follow_answers_that_leave_no_history(story, cache):
     ctx = TileContext(story.mona, today=TODAY)
     params = validate_params("suggestions", {}, ctx)
-    fingerprint = tile_fingerprint("suggestions", ctx, latest_change_id())
-    assert tile_unchanged("suggestions", params, ctx, fingerprint)
+    kept(cache, "suggestions", params, ctx)
+    assert not kept(cache, "suggestions", params, ctx)[1]
     CategorySuggestion.update(state=CategorySuggestion.DECLINED).execute()
-    assert not tile_unchanged("suggestions", params, ctx, fingerprint)
+    assert kept(cache, "suggestions", params, ctx)[1]
+
+
+def test_a_renamed_status_changes_the_fingerprint_of_the_same_counts(story):
+    ctx = TileContext(story.mona, today=TODAY)
+    params = validate_params("status_counts", {"scope": "all"}, ctx)
+    before = fingerprint(compute_tile("status_counts", params, ctx))
+    assert fingerprint(compute_tile("status_counts", params, ctx)) == before
+    LeadStatus.update(name="Brand new name").where(LeadStatus.id == story.st["Open"].id).execute()
+    renamed = TileContext(story.mona, today=TODAY)
+    assert fingerprint(compute_tile("status_counts", params, renamed)) != before
 
 
 # --- Dashboards and who may change them ------------------------------------------------------

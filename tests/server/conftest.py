@@ -35,26 +35,31 @@ def free_port():
 
 
 class Gunicorn:
-    """`gunicorn -k gthread 'app:create_app()'` on a free loopback port."""
+    """The README's production command, `gunicorn -c gunicorn.conf.py 'app:create_app()'`
+    (gevent workers), on a free loopback port."""
 
-    def __init__(self, database_url, log_path, workers=1, threads=8, poll_seconds=0.1):
+    def __init__(self, database_url, log_path, workers=1, poll_seconds=0.1, env=None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
+        self.workers = workers
         env = {**os.environ, "DATABASE_URL": database_url, "TAVLA_SECRET_KEY": SECRET_KEY,
                # from_prefixed_env reads TAVLA_* values as JSON: here an int.
-               "TAVLA_FEED_STREAM_SECONDS": "60"}
+               "TAVLA_FEED_STREAM_SECONDS": "60", **(env or {})}
         env.pop("TAVLA_DATABASE_URL", None)
         env.pop("TAVLA_FEED_POLL_SECONDS", None)
         if poll_seconds is not None:  # None: the app's default (0.5 s)
             env["TAVLA_FEED_POLL_SECONDS"] = json.dumps(poll_seconds)
         self.log = open(log_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread",
-             "--threads", str(threads), "-b", f"127.0.0.1:{self.port}",
-             # Open event streams must not hold the stop for the default 30 s.
-             "--graceful-timeout", "1", "app:create_app()"],
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", str(workers),
+             "-b", f"127.0.0.1:{self.port}", "app:create_app()"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def worker_pids(self):
+        found = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.process.pid)],
+                               capture_output=True, text=True).stdout.split()
+        return sorted(int(pid) for pid in found)
 
     def wait_until_serving(self, seconds=30):
         deadline = time.monotonic() + seconds
@@ -77,7 +82,7 @@ class Gunicorn:
         return Path(self.log_path).read_text(errors="replace")
 
     def stop(self):
-        """Ask gunicorn to stop (it waits a second for open streams); see `wait`."""
+        """Ask gunicorn to stop (its workers end their streams at once); see `wait`."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
 

@@ -49,8 +49,8 @@ def test_a_move_through_one_process_reaches_the_event_stream_of_another(start_se
 
 
 def test_the_documented_multi_worker_command_serves_and_streams(start_server):
-    """`gunicorn -w N -k gthread --threads 32`: every worker serves, every stream hears."""
-    server = start_server(workers=2, threads=32, poll_seconds=None).wait_until_serving()
+    """`gunicorn -c gunicorn.conf.py -w N`: every worker serves, every stream hears."""
+    server = start_server(workers=2, poll_seconds=None).wait_until_serving()
     deadline = time.monotonic() + 10
     while len(re.findall(r"Booting worker with pid", server.output())) < 2:
         assert time.monotonic() < deadline, server.output()

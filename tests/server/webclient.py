@@ -165,3 +165,157 @@ class EventStream:
             pass
         self.thread.join(timeout=5)
         self.connection.close()
+
+
+class ReconnectingStream:
+    """/events as a browser holds it: when the server closes it (a restart, a killed
+    worker), it comes back after a moment with Last-Event-ID. Every `changed` event's
+    data goes to `self.events`; `self.connects` counts the connections made."""
+
+    def __init__(self, client):
+        self.client = client
+        self.events = queue.Queue()
+        self.last_id = None
+        self.connects = 0
+        self.opened = threading.Event()
+        self.stopping = False
+        self.connection = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopping:
+            try:
+                self.connection = http.client.HTTPConnection(self.client.host, self.client.port,
+                                                             timeout=30)
+                headers = {"Cookie": self.client._cookie_header(), "Accept": "text/event-stream"}
+                if self.last_id is not None:
+                    headers["Last-Event-ID"] = self.last_id
+                self.connection.request("GET", "/events", headers=headers)
+                response = self.connection.getresponse()
+                if response.status == 200:
+                    self.connects += 1
+                    self._read(response)
+            except (OSError, http.client.HTTPException, ValueError):
+                pass
+            finally:
+                if self.connection is not None:
+                    self.connection.close()
+            time.sleep(0.3)
+
+    def _read(self, response):
+        event = {}
+        for raw in response:
+            line = raw.decode("utf-8").rstrip("\r\n")
+            if line.startswith("retry:"):
+                self.opened.set()
+            elif not line:
+                if "id" in event:
+                    self.last_id = event["id"]
+                if event.get("event") == "changed":
+                    self.events.put(json.loads(event.get("data", "null")))
+                event = {}
+            elif not line.startswith(":"):
+                name, _, value = line.partition(":")
+                event[name] = value.lstrip(" ")
+
+    def wait_for_contact(self, contact_id, seconds):
+        """True when a `changed` event named `contact_id` (or everything) within `seconds`."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                data = self.events.get(timeout=left)
+            except queue.Empty:
+                return False
+            if data.get("all") or contact_id in data.get("contacts", ()):
+                return True
+        return False
+
+    def close(self):
+        self.stopping = True
+        try:
+            if self.connection is not None and self.connection.sock is not None:
+                self.connection.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.thread.join(timeout=5)
+
+
+class RawStream:
+    """One /events connection read by hand (many of them in one thread)."""
+
+    def __init__(self, host, port, cookie, timeout):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.sendall(f"GET /events HTTP/1.0\r\nHost: {host}\r\nCookie: {cookie}\r\n"
+                          "Accept: text/event-stream\r\n\r\n".encode())
+        self.buffer = b""
+
+    def read_until(self, marker):
+        while marker not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise AssertionError(f"the stream ended before {marker!r}: {self.buffer!r}")
+            self.buffer += chunk
+
+    def opened(self):
+        """Read the answer's head and first line: a 200 that says "retry:"."""
+        self.read_until(b"\r\n\r\n")
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        if b" 200 " not in head.split(b"\r\n", 1)[0]:
+            raise AssertionError(f"a stream answered {head[:80]!r}")
+        self.read_until(b"\n\n")
+        if not self.buffer.startswith(b"retry:"):
+            raise AssertionError(f"a stream began with {self.buffer[:80]!r}")
+
+    def names(self, contact_id):
+        for line in self.buffer.split(b"\n"):
+            if line.startswith(b"data:"):
+                data = json.loads(line[5:])
+                if data.get("all") or contact_id in data.get("contacts", ()):
+                    return True
+        return False
+
+    def close(self):
+        self.sock.close()
+
+
+def open_streams(base_url, cookie, count, timeout=30):
+    """`count` /events connections, all sent first, then each read up to its first line."""
+    parts = urlsplit(base_url)
+    streams = [RawStream(parts.hostname, parts.port, cookie, timeout) for _ in range(count)]
+    for stream in streams:
+        stream.opened()
+    return streams
+
+
+def heard_by(streams, contact_id, seconds):
+    """How many of `streams` named `contact_id` in a `changed` event within `seconds`."""
+    import selectors
+    selector = selectors.DefaultSelector()
+    waiting = 0
+    for stream in streams:
+        if stream.names(contact_id):
+            continue
+        stream.sock.setblocking(False)
+        selector.register(stream.sock, selectors.EVENT_READ, stream)
+        waiting += 1
+    heard = len(streams) - waiting
+    deadline = time.monotonic() + seconds
+    try:
+        while waiting and (left := deadline - time.monotonic()) > 0:
+            for key, _ in selector.select(timeout=left):
+                stream = key.data
+                try:
+                    chunk = stream.sock.recv(65536)
+                except BlockingIOError:
+                    continue
+                stream.buffer += chunk
+                if stream.names(contact_id) or not chunk:
+                    selector.unregister(stream.sock)
+                    waiting -= 1
+                    heard += stream.names(contact_id)
+    finally:
+        selector.close()
+        for stream in streams:
+            stream.sock.setblocking(True)
+    return heard

@@ -14,6 +14,7 @@ def app(database_url):
                       "WTF_CSRF_ENABLED": False})
     models.database.connect(reuse_if_open=True)
     yield app
+    app.extensions["feed"].close()  # its reader, if a test started it
     models.database.close()
 
 
