@@ -1,18 +1,22 @@
 """Load test: reps dragging cards and managers watching dashboards, over real gunicorn.
 
     .venv/bin/python bench/load.py --database sqlite|postgresql [--contacts 20000]
-        [--seconds 60] [--reps 50] [--managers 10] [--workers 4] [--url postgresql://...]
+        [--seconds 60] [--reps 50] [--managers 10] [--idle-tabs 1000] [--workers 4]
+        [--url postgresql://...]
 
 Builds a throwaway database with the demo data (PostgreSQL: a throwaway
 cluster from .ci/postgres unless --url names an empty database), adds the
 reps and managers and gives each rep a share of the contacts, and serves it
-with `gunicorn -w N -k gthread --threads 32` on loopback. Then, for
+with the README's production command (`gunicorn -c gunicorn.conf.py -w N`,
+gevent workers) on loopback, with --idle-tabs more event streams open (tabs
+left open on a board: they only listen). Then, for
 --seconds, every rep loops: load the board, pick a card (now and then from
 everyone's board, so two reps really drop the same card), move it to another
 column with the version it showed; a 409 (stale card, refused rule) is a
 refusal, not an error. Every manager keeps /events open and, on each
-`changed` event, asks its dashboard tiles again as the page does (with their
-fingerprint; 204 when nothing they show changed).
+`changed` event, asks its dashboard again as the page does: one request
+naming each tile's fingerprint (204 when nothing shown changed, else the
+changed tiles).
 
 Prints requests/s, moves accepted and refused, p50/p95 per request kind and
 the errors (5xx, connection errors, unexpected statuses) as a markdown table,
@@ -21,7 +25,8 @@ that nothing was lost: every accepted move has its lead-status history row,
 in the order the moves were made; every contact's lead status is the one its
 last lead-status history row names; no two drops of the same card version
 were both accepted; every manager's event stream named every changed
-contact. Exits 1 when any check fails or any error occurred.
+contact, and so did every idle tab's. Exits 1 when any check fails or any
+error occurred.
 """
 import argparse
 import http.client
@@ -50,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 import models  # noqa: E402
 from models import Contact, History, User  # noqa: E402
 from models.demo import load_demo  # noqa: E402
+from bench.streams import Streams  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
 PASSWORD = "load-test-password"
@@ -60,11 +66,13 @@ CARD = re.compile(r'<li class="card" id="card-(\d+)" data-id="\d+" data-version=
                   r'data-status="(\d+)"')
 COLUMN = re.compile(r'data-target-field="status" data-target-id="(\d+)"')
 CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-TILE_URL = re.compile(r'hx-get="(/dashboards/\d+/tiles/\d+)"')
-FINGERPRINT = re.compile(r'data-fingerprint="([^"]*)"')
+TILE_URL = re.compile(r'hx-get="(/dashboards/\d+/tiles/(\d+))"')
+REFRESH_URL = re.compile(r'data-refresh-url="(/dashboards/\d+/refresh)"')
+FINGERPRINT = re.compile(r'id="tile-(\d+)"[^>]*data-fingerprint="([^"]*)"')
 # What a request may answer without being an error, per kind.
 EXPECTED = {"login": {200, 302}, "board": {200}, "board_everyone": {200}, "move": {200, 409},
-            "dashboard": {200, 302}, "tile": {200}, "tile_refresh": {200, 204}, "events": {200}}
+            "dashboard": {200, 302}, "tile": {200}, "dashboard_refresh": {200, 204},
+            "events": {200}}
 
 
 # --- Measurements ----------------------------------------------------------------------
@@ -201,16 +209,19 @@ def rep_loop(client, rng, tally, start, deadline, max_moves, everyone_share):
 
 
 class Watcher:
-    """A manager's dashboard page: an event stream and tiles asked again on each event."""
+    """A manager's dashboard page: an event stream, and the tiles asked again (in one
+    request) on each event."""
 
     def __init__(self, client, tally):
         self.client = client
         self.tally = tally
         self.news = threading.Event()
         self.seen_contacts = set()
+        self.heard_everything = False
         self.events = 0
         self.stream = None
-        self.tiles = {}  # url -> fingerprint
+        self.refresh_url = None
+        self.tiles = {}  # tile id -> fingerprint shown
         self.stopping = False
 
     def open(self):
@@ -221,9 +232,11 @@ class Watcher:
             page = self.client.request("dashboard", "GET", location.group(1))
         if page is None or page[0] != 200:
             return False
-        for url in TILE_URL.findall(page[1]):
-            self.tiles[url] = ""
-            self.refresh_tile(url, "tile")
+        self.refresh_url = REFRESH_URL.search(page[1]).group(1)
+        for url, tile_id in TILE_URL.findall(page[1]):
+            answer = self.client.htmx("tile", "GET", url)
+            if answer is not None and answer[0] == 200:
+                self.tiles.update(FINGERPRINT.findall(answer[1]))
         connection = http.client.HTTPConnection("127.0.0.1", self.client.port,
                                                 timeout=REQUEST_TIMEOUT)
         cookie = "; ".join(f"{k}={v}" for k, v in self.client.cookies.items())
@@ -247,7 +260,9 @@ class Watcher:
                 if line.startswith("data:"):
                     data = json.loads(line[5:])
                 elif not line and data is not None:
-                    self.seen_contacts.update(data["contacts"])
+                    if data.get("all"):
+                        self.heard_everything = True
+                    self.seen_contacts.update(data.get("contacts", ()))
                     self.events += 1
                     self.news.set()
                     data = None
@@ -258,25 +273,22 @@ class Watcher:
         if not self.stopping:
             self.tally.error("events", "the event stream ended early")
 
-    def refresh_tile(self, url, kind="tile_refresh"):
-        fingerprint = self.tiles[url]
-        path = url + (f"?fp={fingerprint}" if fingerprint else "")
-        answer = self.client.htmx(kind, "GET", path)
+    def refresh(self):
+        """One request naming what every tile shows; the changed tiles come back."""
+        query = urlencode([("fp", f"{tile}:{fp}") for tile, fp in self.tiles.items()])
+        answer = self.client.htmx("dashboard_refresh", "GET", f"{self.refresh_url}?{query}")
         if answer is not None and answer[0] == 200:
-            found = FINGERPRINT.search(answer[1])
-            self.tiles[url] = found.group(1) if found else ""
+            self.tiles.update(FINGERPRINT.findall(answer[1]))
 
     def loop(self, start, deadline):
-        """On news, ask every tile again; several events during a round make one round."""
+        """On news, ask the dashboard again; events during a request make one more."""
         start.wait()
         while time.monotonic() < deadline:
             if not self.news.wait(timeout=max(0.0, deadline - time.monotonic())):
                 break
             self.news.clear()
-            for url in list(self.tiles):
-                if time.monotonic() >= deadline:
-                    break
-                self.refresh_tile(url)
+            if time.monotonic() < deadline:
+                self.refresh()
 
     def close(self):
         self.stopping = True
@@ -340,14 +352,15 @@ def build(url, contacts, reps, managers):
 
 
 def start_gunicorn(url, workers, log_path):
+    """The README's production command on a free loopback port."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "TAVLA_SECRET_KEY": SECRET_KEY}
     env.pop("TAVLA_DATABASE_URL", None)
     log = open(log_path, "wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread",
-         "--threads", "32", "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5",
-         "app:create_app()"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", str(workers),
+         "-b", f"127.0.0.1:{port}", "app:create_app()"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -375,7 +388,7 @@ def stop_gunicorn(process):
 
 # --- Verification ----------------------------------------------------------------------
 
-def verify(url, tally, baseline_id, watchers):
+def verify(url, tally, baseline_id, watchers, idle=None):
     """Nothing lost: a list of problems (empty when all is well) and some counts."""
     problems = []
     db = models.bind_database(url)
@@ -450,8 +463,16 @@ def verify(url, tally, baseline_id, watchers):
                         f"card version another accepted drop had already changed (stale "
                         f"guard raced), e.g. (contact, version) {list(doubles)[:5]}")
 
-    missed = {index: len(changed_contacts - watcher.seen_contacts)
+    missed = {index: 0 if watcher.heard_everything
+              else len(changed_contacts - watcher.seen_contacts)
               for index, watcher in enumerate(watchers)}
+    idle_missed = 0
+    if idle is not None:
+        for index in range(idle.count):
+            if not idle.heard_all[index]:
+                idle_missed += len(changed_contacts - set(idle.heard[index]))
+        if idle_missed:
+            problems.append(f"idle tabs' streams missed {idle_missed} changed contacts in all")
     if any(missed.values()):
         problems.append(f"event streams missed changed contacts (per manager: "
                         f"{ {k: v for k, v in missed.items() if v} } of "
@@ -461,7 +482,11 @@ def verify(url, tally, baseline_id, watchers):
     return problems, {"history_rows_checked": sum(len(r) for r in rows.values()),
                       "contacts_changed": len(changed_contacts),
                       "contacts_without_status_history": without_history,
-                      "stream_misses_per_manager": missed}
+                      "stream_misses_per_manager": missed,
+                      "idle_tabs": idle.count if idle else 0,
+                      "idle_tabs_connected": sum(idle.connects[i] > 0 for i in range(idle.count))
+                      if idle else 0,
+                      "idle_tab_misses": idle_missed}
 
 
 # --- Report ----------------------------------------------------------------------------
@@ -484,7 +509,8 @@ def report(args, tally, seconds, load, build_counts, watchers, server_log):
         error_kinds[f"{kind}: {what[:120]}"] += 1
     return {
         "backend": args.database, "contacts": args.contacts, "reps": args.reps,
-        "managers": args.managers, "workers": args.workers, "threads": 32,
+        "managers": args.managers, "idle_tabs": args.idle_tabs, "workers": args.workers,
+        "command": "gunicorn -c gunicorn.conf.py (gevent)",
         "seconds": round(seconds, 1), "cpus": os.cpu_count(),
         "load_average_before": load[0], "load_average_after": load[1],
         "dataset": build_counts,
@@ -499,8 +525,9 @@ def report(args, tally, seconds, load, build_counts, watchers, server_log):
 
 def markdown(result):
     lines = [f"**{result['backend']}**: {result['contacts']} contacts, {result['reps']} reps, "
-             f"{result['managers']} managers, gunicorn -w {result['workers']} -k gthread "
-             f"--threads 32, {result['seconds']} s, {result['cpus']} CPUs "
+             f"{result['managers']} managers, {result['idle_tabs']} idle tabs, "
+             f"gunicorn -c gunicorn.conf.py -w {result['workers']}, {result['seconds']} s, "
+             f"{result['cpus']} CPUs "
              f"(load average {result['load_average_before']} before, "
              f"{result['load_average_after']} after)",
              "",
@@ -530,6 +557,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--reps", type=int, default=50)
     parser.add_argument("--managers", type=int, default=10)
+    parser.add_argument("--idle-tabs", type=int, default=1000,
+                        help="event streams that only listen, beside the users")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--max-moves", type=int, default=100_000,
                         help="moves per rep at most (the run is bounded by both)")
@@ -582,6 +611,17 @@ def main():
                 sys.exit(f"manager{n:02}'s dashboard or event stream did not open")
             watchers.append(watcher)
 
+        idle = None
+        if args.idle_tabs:
+            looker = Client(port, tally)
+            if not looker.login("rep01@load.test"):
+                sys.exit("rep01 could not sign in")
+            idle = Streams([port], "; ".join(f"{k}={v}" for k, v in looker.cookies.items()),
+                           args.idle_tabs)
+            idle.start()
+            if not idle.wait_until(lambda: sum(idle.connected) >= args.idle_tabs, 120):
+                tally.error("idle", f"only {sum(idle.connected)} of {args.idle_tabs} idle "
+                                    f"tabs' streams connected")
         load_before = round(os.getloadavg()[0], 2)
         deadline = time.monotonic() + args.seconds
         threads = [threading.Thread(target=rep_loop, daemon=True, args=(
@@ -606,6 +646,8 @@ def main():
         time.sleep(2)  # let the streams read the last changes (poll 0.5 s)
         for watcher in watchers:
             watcher.close()
+        if idle is not None:
+            idle.stop()
         for client in reps + [w.client for w in watchers]:
             client.close()
         stop_gunicorn(process)
@@ -617,7 +659,7 @@ def main():
 
         result = report(args, tally, elapsed, (load_before, load_after), build_counts,
                         watchers, server_log)
-        problems, checked = verify(url, tally, baseline_id, watchers)
+        problems, checked = verify(url, tally, baseline_id, watchers, idle)
         result["verification"] = {"problems": problems, **checked}
         if tally.errors or any(server_log.values()):
             problems = problems + [f"{len(tally.errors)} request errors, server log {server_log}"]
