@@ -39,6 +39,7 @@ def create_app(config=None):
         FEED_POLL_SECONDS=0.5,
         FEED_STREAM_SECONDS=300,
         FEED_MAX_STREAMS=1000,
+        FEED_BUSY_POLL_SECONDS=30,  # how often a tab past the limit asks instead
     )
     app.config.from_prefixed_env("TAVLA")
     if os.environ.get("DATABASE_URL"):

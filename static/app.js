@@ -250,7 +250,7 @@
     source.addEventListener("busy", function () {
       source.close();
       showLiveNote(document.body.dataset.liveBusy);
-      pollFeed(30);
+      pollFeed(Number(document.body.dataset.liveBusySeconds) || 30);
     });
   });
 

@@ -39,10 +39,16 @@ def browser():
 
 
 @pytest.fixture
-def live_server(database_url):
+def app_of_live_server(database_url):
+    """The app the live server serves (tests may change its settings before the page opens)."""
+    return create_app({"DATABASE_URL": database_url, "SECRET_KEY": "browser-tests",
+                       "TESTING": True})
+
+
+@pytest.fixture
+def live_server(app_of_live_server):
     """The app on a free loopback port; yields its base URL."""
-    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "browser-tests",
-                      "TESTING": True})
+    app = app_of_live_server
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -145,10 +145,47 @@ def test_second_rep_sees_the_move_live(page, browser, live_server):
     other = browser.new_context(base_url=live_server).new_page()
     sign_in(other)
     open_board(other)
+    # Only the card and the counts change: the columns are not drawn anew.
+    other.evaluate("document.getElementById('board-columns').dataset.drawn = 'first'")
     page.locator(f"#card-{anna.id} summary").click()
     page.locator(f"#card-{anna.id}").get_by_role("button", name="Contacting").click()
     expect(column(other, "Contacting").locator(f"#card-{anna.id}")).to_be_visible(timeout=2500)
     expect(column(other, "Contacting").locator(".count")).to_have_text("1")
+    expect(column(other, "Open").locator(".count")).to_have_text("2")
+    expect(column(other, "Open").locator(f"#card-{anna.id}")).to_have_count(0)
+    assert other.evaluate("document.getElementById('board-columns').dataset.drawn") == "first"
+
+
+def test_a_moved_card_takes_its_place_in_the_sort(page, browser, live_server):
+    anna, bo, cai = setup_board()
+    sign_in(page)
+    open_board(page)
+    other = browser.new_context(base_url=live_server).new_page()
+    sign_in(other)
+    open_board(other)
+    for contact in (anna, cai, bo):  # Berg, Lund, Ek: by name Berg, Ek, Lund
+        page.locator(f"#card-{contact.id} summary").click()
+        page.locator(f"#card-{contact.id}").get_by_role("button", name="Contacting").click()
+        htmx_settled(page)
+    cards = column(other, "Contacting").locator(".card")
+    expect(cards).to_have_count(3, timeout=5000)
+    expect(cards.locator(".card-name")).to_have_text(["Anna Berg", "Bo Ek", "Cai Lund"])
+
+
+def test_past_the_stream_limit_the_board_says_so_and_still_follows(page, browser, live_server,
+                                                                   app_of_live_server):
+    anna, _, _ = setup_board()
+    app_of_live_server.extensions["feed"].max_streams = 0
+    app_of_live_server.config["FEED_BUSY_POLL_SECONDS"] = 1
+    sign_in(page)
+    open_board(page)
+    expect(page.locator("#live-note")).to_contain_text("Live updates are busy")
+    other = browser.new_context(base_url=live_server).new_page()
+    sign_in(other)
+    open_board(other)
+    other.locator(f"#card-{anna.id} summary").click()
+    other.locator(f"#card-{anna.id}").get_by_role("button", name="Contacting").click()
+    expect(column(page, "Contacting").locator(f"#card-{anna.id}")).to_be_visible(timeout=5000)
 
 
 def test_company_board_drop_changes_category(page):
