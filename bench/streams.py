@@ -386,9 +386,8 @@ def run(args, url, workdir):
             server.wait_until_serving()
         report["servers"] = [{"workers": s.workers} for s in servers]
         manager = User(servers[0].port).login(MANAGER)
-        admin = User(servers[0].port).login(ADMIN)
+        admins = [User(server.port).login(ADMIN) for server in servers]
         rep = User(servers[0].port).login(REP)
-        processes = sum(s.workers for s in servers)
 
         print("Pages with no stream open…", flush=True)
         time_pages(manager, 3)  # warm up
@@ -417,9 +416,12 @@ def run(args, url, workdir):
         report["kb_per_stream"] = round(gained / max(1, report["streams_connected"]), 1)
 
         print("Feed queries over 10 quiet seconds…", flush=True)
-        first = feed_status(admin, processes)
+        first, second = {}, {}
+        for admin, server in zip(admins, servers):
+            first.update(feed_status(admin, server.workers))
         time.sleep(10)
-        second = feed_status(admin, processes)
+        for admin, server in zip(admins, servers):
+            second.update(feed_status(admin, server.workers))
         report["feed_per_process"] = {
             str(pid): {"streams": second[pid]["streams"],
                        "queries_per_second": round((second[pid].get("queries", 0)
@@ -523,6 +525,7 @@ def main():
                         help="SQLite: workers of the one server (the README's command)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="tavla-streams-"))
+    workdir.chmod(0o755)  # a cluster runs as the postgres user
     pg_dir = None
     try:
         if args.database == "postgresql":
