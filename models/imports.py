@@ -494,13 +494,12 @@ def preview(job, limit=PREVIEW_ROWS):
 def start_import(job, user):
     """Step 4: queue the import as a job; the status page shows its progress."""
     from .jobs import submit
-    with database.atomic():
-        started = (ImportJob.update(state="queued", started_at=now())
-                   .where(ImportJob.id == job.id, ImportJob.state == "mapped").execute())
-        if not started:
-            # Not mapped yet, or already started (a second click): one run per job.
-            raise RuleViolation(N_("This import cannot be started now."))
-        return submit("import", user, subject=job.id, total=job.total_rows)
+    started = (ImportJob.update(state="queued", started_at=now())
+               .where(ImportJob.id == job.id, ImportJob.state == "mapped").execute())
+    if not started:
+        # Not mapped yet, or already started (a second click): one run per job.
+        raise RuleViolation(N_("This import cannot be started now."))
+    return submit("import", user, subject=job.id, total=job.total_rows * 2)
 
 
 def _set(job_id, **values):
@@ -819,6 +818,13 @@ def _bulk_update(model, field_names, rows, stamp):
 
 
 # --- Reading jobs -----------------------------------------------------------------------------
+
+def job_of_import(job):
+    """The queue's job that runs this import (the latest), or None."""
+    from .jobs import Job
+    return (Job.select().where(Job.kind == "import", Job.subject == job.id)
+            .order_by(Job.id.desc()).first())
+
 
 def recent_jobs(user, limit=20):
     """The latest imports: an admin sees everyone's, others their own."""

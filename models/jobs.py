@@ -35,6 +35,7 @@ import os
 import socket
 import threading
 import uuid
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -251,7 +252,7 @@ class Heartbeat:
         self.thread = None
 
     def start(self):
-        with database.connection_context():
+        with own_connection():
             JobWorker.insert(id=self.id, host=socket.gethostname(), pid=os.getpid(),
                              started_at=now(), seen_at=now()).execute()
             recover_jobs()
@@ -270,11 +271,24 @@ class Heartbeat:
         self.stopping.set()
         if self.thread is not None:
             self.thread.join(timeout=5)
-        with database.connection_context():
+        with own_connection():
             JobWorker.delete().where(JobWorker.id == self.id).execute()
 
 
 heartbeat = None
+
+
+@contextmanager
+def own_connection():
+    """A connection for this block, closed after it only when the block opened it."""
+    opened = database.is_closed()
+    if opened:
+        database.connect()
+    try:
+        yield
+    finally:
+        if opened:
+            database.close()
 
 
 def worker_id():
