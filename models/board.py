@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from peewee import JOIN, fn
 
 from . import engine
-from .categorization import set_lead_status_with_rules
+from .categorization import outcome_of
 from .db import database, is_sqlite
 from .rules import Actor, RuleViolation, assign_owner, move_company
 from .schema import N_, Category, Company, Contact, History, LeadStatus, User
@@ -174,15 +174,27 @@ def move_card(contact, status, version, actor):
     The version is compared inside the write transaction: two drops of the
     same card at the same moment cannot both be accepted.
     """
+    contact_id = getattr(contact, "id", contact)
     with database.atomic():
-        contact = locked_contact(getattr(contact, "id", contact))
-        _check_fresh(contact, version)
-        previous_status = contact.lead_status_id
-        previous_category = contact.company.category_id
-        outcome = set_lead_status_with_rules(contact, status, actor)
-    # set_lead_status raised the version in memory; a rule's category move
-    # leaves it (R11 keeps statuses between two lead-status categories).
-    return outcome, Undo(contact.id, previous_status, previous_category, contact.version)
+        try:
+            report = engine.set_lead_status([contact_id], status, actor,
+                                            expected={contact_id: version})
+        except engine.StaleRecord:
+            _check_fresh(Contact.get_by_id(contact_id), version)
+        if contact_id not in report.before:
+            raise Contact.DoesNotExist(contact_id)
+        if report.skipped:
+            company = Company.select(Company.name).join(Contact).where(
+                Contact.id == contact_id).get()
+            raise RuleViolation(
+                N_("Lead status is not active for the category of %(company)s."),
+                company=company.name)
+    previous_status, previous_category, previous_version = report.before[contact_id]
+    # The change raised the version; a rule's category move leaves it (R11 keeps
+    # statuses between two lead-status categories).
+    return outcome_of(report if report.changed else None), Undo(
+        contact_id, previous_status, previous_category,
+        previous_version + (1 if report.changed else 0))
 
 
 def undo_move(undo, actor):

@@ -53,8 +53,10 @@ def evaluate(event):
         rule = find_rule("status_set", event.lead_status)
     else:
         rule = find_rule(event.trigger)
-    outcome = rule_outcomes(rule, {company.category_id}, categories,
-                        needs_active=event.trigger == "status_set").get(company.category_id)
+    current = categories[company.category_id]
+    if event.trigger == "status_set" and not current.lead_status_active:
+        return Outcome.NONE  # R16: rule 4 needs lead status active (R8)
+    outcome = rule_outcomes(rule, {current.id}, categories).get(current.id)
     if outcome is None:
         return Outcome.NONE
     action, rule, target = outcome

@@ -29,9 +29,9 @@ not made twice.
 """
 from dataclasses import dataclass, field
 
-from peewee import chunked
+from peewee import JOIN, chunked
 
-from .db import database
+from .db import database, is_sqlite
 from .schema import (N_, POTENTIAL, TRIGGERS, CategorizationRule, Category, CategorySuggestion,
                      Company, Contact, History, LeadStatus, now)
 
@@ -87,6 +87,8 @@ class Report:
     moved: list = field(default_factory=list)
     suggestions: list = field(default_factory=list)
     proposal: CategorySuggestion | None = None
+    before: dict = field(default_factory=dict)  # lead status: {id: (status, category, version)}
+    stamp: object = None
 
     def add(self, other):
         """Fold another report (of a later chunk) into this one."""
@@ -122,38 +124,59 @@ def _history(kind, company_id, actor, stamp, **changes):
 KEEP = object()
 
 
-def set_lead_status(contact_ids, status, actor, bulk=False, run_rules=True, since=KEEP):
+class StaleRecord(RuleViolation):
+    """A record changed since the user saw it (its version differs)."""
+
+    def __init__(self, record_id):
+        super().__init__(N_("The record was changed by someone else meanwhile."))
+        self.record_id = record_id
+
+
+def set_lead_status(contact_ids, status, actor, bulk=False, run_rules=True, since=KEEP,
+                    expected=None):
     """Set `status` on the contacts of `contact_ids`; the rules answer per company.
 
     `bulk` applies R30. Undoing a move passes `run_rules=False` and `since`,
     the date the contacts had been in `status` from, so an undone drag does not
     make an old lead look fresh. Each history row keeps the date the contact
-    had been in its previous status since (`from_status_since`). Raises
-    RuleViolation for a retired status (R6).
+    had been in its previous status since (`from_status_since`). `expected`
+    ({id: version}) refuses the change with StaleRecord when a contact changed
+    since its user saw it. Raises RuleViolation for a retired status (R6).
     """
     if status.retired:
         raise RuleViolation(N_("The lead status %(status)s is retired."), status=status.name)
     stamp = now()
-    report = Report()
+    report = Report(stamp=stamp)
     with database.atomic():
-        rows = list(Contact.select(Contact.id, Contact.company, Contact.lead_status,
-                                   Contact.owner, Company.category, Contact.status_changed_at)
-                    .join(Company)
-                    .where(Contact.id.in_(list(contact_ids)))
-                    .order_by(Contact.company, Contact.id)
-                    .tuples())
+        # The contacts with their company's category (R8) in one read; on
+        # PostgreSQL their rows stay locked until the change commits, so a
+        # version checked (a drag's card) is the version written over.
+        query = (Contact.select(Contact.id, Contact.company, Contact.lead_status,
+                                Contact.owner, Company.category, Contact.status_changed_at,
+                                Contact.version, Category.group,
+                                Category.lead_status_enabled)
+                 .join(Company).join(Category)
+                 .where(Contact.id.in_(list(contact_ids)))
+                 .order_by(Contact.company, Contact.id))
+        if not is_sqlite():
+            query = query.for_update(of=Contact)
+        rows = list(query.tuples())
         if not rows:
             return report
-        categories = _categories()
-        outcomes = _status_rule_outcomes(status, {row[4] for row in rows}, categories) \
-            if run_rules else {}
+        for row in rows:
+            report.before[row[0]] = (row[2], row[4], row[6])
+            if expected is not None and expected.get(row[0], row[6]) != row[6]:
+                raise StaleRecord(row[0])
+        active = {row[4]: row[7] == POTENTIAL and row[8] for row in rows}
+        outcomes = _status_rule_outcomes(status, active) if run_rules else {}
+        rows = [row[:6] for row in rows]
         restricted = bulk and is_bulk_restricted(actor)
         changes, changed_companies = [], {}
         moved_out = set()  # companies rule 4 has moved out of lead status (R8 from then on)
         for contact_id, company_id, current, owner_id, category_id, current_since in rows:
             if restricted and owner_id != actor.user.id:
                 report.skipped.append((contact_id, NOT_YOURS))
-            elif company_id in moved_out or not categories[category_id].lead_status_active:
+            elif company_id in moved_out or not active[category_id]:
                 report.skipped.append((contact_id, NOT_ACTIVE))
             elif current == status.id:
                 report.unchanged += 1
@@ -183,25 +206,26 @@ def set_lead_status(contact_ids, status, actor, bulk=False, run_rules=True, sinc
     return report
 
 
-def _status_rule_outcomes(status, category_ids, categories):
-    """R15 rule 4, R16: {category id: ("change" | "propose", rule, target)} for `status`."""
+def _status_rule_outcomes(status, active):
+    """R15 rule 4, R16: {category id: ("change" | "propose", rule, target)} for `status`
+    set on contacts in the categories of `active` ({category id: lead status active});
+    rule 4 answers only where lead status is active (R16), which is Potential customer."""
     rule = find_rule("status_set", status)
-    return rule_outcomes(rule, category_ids, categories, needs_active=True)
+    return rule_outcomes(rule, [c for c, is_active in active.items() if is_active])
 
 
-def rule_outcomes(rule, category_ids, categories, needs_active=False):
-    """What `rule` does to a company in each category (R16: never outside Potential
-    customer; rule 4 only where lead status is active; a retired or the same target
-    does nothing)."""
-    if rule is None or rule.target_category_id is None:
+def rule_outcomes(rule, category_ids, categories=None):
+    """What `rule` does to a company in each category of `category_ids`, which must be
+    in the Potential customer group (R16: a customer is never touched); a retired or
+    the same target does nothing."""
+    if rule is None or rule.target_category is None:
         return {}
-    target = categories.get(rule.target_category_id)
+    target = rule.target_category
     outcomes = {}
     for category_id in category_ids:
-        current = categories[category_id]
-        if current.group != POTENTIAL or (needs_active and not current.lead_status_active):
+        if categories is not None and categories[category_id].group != POTENTIAL:
             continue
-        if target is None or target.id == current.id or target.retired:
+        if target.id == category_id or target.retired:
             continue
         outcomes[category_id] = ("propose" if rule.ask_confirm else "change", rule, target)
     return outcomes
@@ -232,7 +256,8 @@ def status_event(status, company_categories, actor, report=None):
     (R16, R17, R19); returns the report."""
     report = report if report is not None else Report()
     categories = _categories()
-    outcomes = _status_rule_outcomes(status, set(company_categories.values()), categories)
+    outcomes = _status_rule_outcomes(status, {c: categories[c].lead_status_active
+                                              for c in set(company_categories.values())})
     _answer_rules(company_categories, outcomes, actor, report,
                   rule_label_for=lambda rule: rule_label(rule, status.name))
     return report
@@ -260,8 +285,12 @@ def _propose(company_ids, from_categories, rule_id, target_id, actor, report):
 
 
 def find_rule(trigger, lead_status=None):
-    """The switched-on rule for `trigger` (and, for rule 4, the status), or None."""
-    query = (CategorizationRule.select()
+    """The switched-on rule for `trigger` (and, for rule 4, the status) with its target
+    category, or None."""
+    query = (CategorizationRule.select(CategorizationRule, Category)
+             .join(Category, JOIN.LEFT_OUTER,
+                   on=(CategorizationRule.target_category == Category.id),
+                   attr="target_category")
              .where(CategorizationRule.trigger == trigger,
                     CategorizationRule.enabled == True))  # noqa: E712
     if trigger == "status_set":
@@ -290,8 +319,7 @@ def sale_event(trigger, company_ids, actor):
             return report
         current = dict(Company.select(Company.id, Company.category)
                        .where(Company.id.in_(list(company_ids))).tuples())
-        categories = _categories()
-        outcomes = rule_outcomes(rule, set(current.values()), categories)
+        outcomes = rule_outcomes(rule, set(current.values()), _categories())
         _answer_rules(current, outcomes, actor, report, rule_label_for=rule_label)
     return report
 

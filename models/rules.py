@@ -46,9 +46,8 @@ def change_lead_status(contact, status, actor, **options):
             company=contact.company.name)
     if not report.changed:
         return None
-    fresh = Contact.get_by_id(contact.id)
-    contact.lead_status, contact.version = status, fresh.version
-    contact.status_changed_at, contact.updated_at = fresh.status_changed_at, fresh.updated_at
+    contact.lead_status, contact.version = status, report.before[contact.id][2] + 1
+    contact.status_changed_at = contact.updated_at = report.stamp
     return report
 
 
