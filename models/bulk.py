@@ -134,13 +134,13 @@ def bulk_target(action, target_id):
     return User.get_or_none(User.id == target_id) if target_id else None
 
 
-def bulk_step(matches, action, target, actor, cursor=0, ids=None):
+def bulk_step(matches, action, target, actor, cursor=0, ids=None, chunk=None):
     """One chunk of a bulk update after `cursor`, in one transaction.
 
     Returns (the engine's report of the chunk, the cursor to go on from), the
     cursor None when every row is done. Rows are walked in id order (of the
     company for a lead status), so rows that stop matching once updated are
-    never skipped or met twice.
+    never skipped or met twice. `chunk` overrides the chunk's size.
     """
     matches = matches if ids is None else matches.restricted_to(ids)
     actor = Actor(actor.user, source="bulk", label=actor.label or "Bulk update")
@@ -150,7 +150,7 @@ def bulk_step(matches, action, target, actor, cursor=0, ids=None):
                 matches.ids().select(Contact.company)
                 .where(Contact.company > cursor)
                 .group_by(Contact.company).order_by(Contact.company)
-                .limit(COMPANIES_PER_CHUNK).tuples())]
+                .limit(chunk or COMPANIES_PER_CHUNK).tuples())]
             if not company_ids:
                 return engine.Report(), None
             contact_ids = [row[0] for row in matches.ids()
@@ -159,7 +159,8 @@ def bulk_step(matches, action, target, actor, cursor=0, ids=None):
             return report, company_ids[-1]
         model = matches.model
         row_ids = [row[0] for row in (matches.ids().where(model.id > cursor)
-                                      .order_by(model.id).limit(ROWS_PER_CHUNK).tuples())]
+                                      .order_by(model.id).limit(chunk or ROWS_PER_CHUNK)
+                                      .tuples())]
         if not row_ids:
             return engine.Report(), None
         report = engine.set_owner(row_ids, target, actor, model=model, bulk=True)

@@ -20,7 +20,7 @@ from .bulk import BulkReport, bulk_step, bulk_target, check_bulk, missing_ticked
 from .db import database
 from .engine import Actor, RuleViolation
 from .export import Labels, csv_chunks
-from .imports import ImportJob, fail_import, run_import
+from .imports import fail_import, run_import
 from .jobs import KEEP_FINISHED, Job, JobFile, queue, recover_jobs, worker_id
 from .schema import N_, User, now
 from .search import parse_criteria, run_criteria
@@ -156,17 +156,21 @@ def run_bulk_job(run):
                               "was done before stays done."))
             matches = bulk_matches(params, user)
             check_bulk(matches, params["action"], target)
-            part, cursor = bulk_step(matches, params["action"], target, actor, cursor)
+            part, cursor = bulk_step(matches, params["action"], target, actor, cursor,
+                                     chunk=params.get("chunk"))
             report.take(part, "contacts" if params["action"] == "status" else matches.entity)
             run.save(cursor, done=report.updated + report.unchanged + report.skipped,
                      report=report.to_dict())
 
 
-def start_bulk_job(user, action, target_id, total, criteria=None, selection=None):
-    """Queue a bulk update of every row of a search (`criteria` JSON) or a selection."""
+def start_bulk_job(user, action, target_id, total, criteria=None, selection=None,
+                   chunk=None):
+    """Queue a bulk update of every row of a search (`criteria` JSON) or a selection;
+    `chunk`: companies (or rows, for an owner) per transaction, when not the default."""
     from .jobs import submit
     return submit("bulk", user, {"action": action, "target": target_id,
-                                 "criteria": criteria, "selection": selection}, total=total)
+                                 "criteria": criteria, "selection": selection,
+                                 "chunk": chunk}, total=total)
 
 
 # --- Import -----------------------------------------------------------------------------------
