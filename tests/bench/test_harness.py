@@ -2,7 +2,6 @@
 its SQL replayed, and the drop really moves the card. No timing asserts."""
 import json
 
-import models
 from bench import run
 
 PAGES = ["contact card", "company card", "search: live count", "search: page",
@@ -41,6 +40,5 @@ def test_harness_times_every_page(database_url, tmp_path):
     drop = saved["checks"]["drop"]
     assert drop["from_status"] != drop["to_status"]
     assert drop["status_after_move"] == drop["to_status"]
-    with models.database.connection_context():
-        card = models.Contact.get_by_id(drop["contact"])
-    assert card.lead_status_id == drop["from_status"], "the card is put back at the end"
+    # Put back before the job rows (which change every contact) run.
+    assert drop["status_at_end"] == drop["from_status"], "the card is put back at the end"
