@@ -41,8 +41,8 @@ BATCH = 500  # rows per multi-row INSERT (SQLite allows 32,766 parameters)
 NOT_ACTIVE = "not_active"
 NOT_YOURS = "not_yours"
 REASONS = {
-    NOT_ACTIVE: N_("Lead status is not active for the company's category"),
-    NOT_YOURS: N_("Not yours: only managers and admins change other people's leads in bulk"),
+    NOT_ACTIVE: N_("lead status not active"),
+    NOT_YOURS: N_("someone else's"),
 }
 
 

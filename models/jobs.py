@@ -40,6 +40,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from huey import Huey
+from huey.consumer import Consumer
 from huey.contrib.sql_huey import SqlStorage
 from huey.storage import MemoryStorage, SqliteStorage
 from peewee import (BlobField, BooleanField, CharField, DateTimeField, ForeignKeyField,
@@ -336,6 +337,14 @@ def recover_jobs():
     return requeued
 
 
+class EmbeddedConsumer(Consumer):
+    """A consumer started from any thread of a process it does not own (a web server):
+    the server handles the signals, `stop_consumer` stops it."""
+
+    def _set_signal_handlers(self):
+        pass
+
+
 def start_consumer(workers=2, **options):
     """A consumer inside this process (worker threads, the periodic scheduler and the
     heartbeat), for `flask run` and tests. Returns it; stop it with stop_consumer."""
@@ -344,8 +353,8 @@ def start_consumer(workers=2, **options):
     heartbeat = Heartbeat()
     heartbeat.start()
     options = {"initial_delay": 0.05, "max_delay": 1.0, "backoff": 1.5, **options}
-    consumer = queue.create_consumer(workers=workers, worker_type="thread", periodic=True,
-                                     **options)
+    consumer = EmbeddedConsumer(queue, workers=workers, worker_type="thread", periodic=True,
+                                **options)
     consumer.start()
     return consumer
 
