@@ -397,11 +397,11 @@ def markdown(report):
     return "\n".join(lines) + "\n"
 
 
-def write_report(report, out):
-    """bench/results/<backend>-<contacts>.md and .json; returns the markdown."""
+def write_report(report, out, suffix=""):
+    """bench/results/<backend>-<contacts><suffix>.md and .json; returns the markdown."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"{report['backend']}-{report['contacts']}"
+    stem = out / f"{report['backend']}-{report['contacts']}{suffix}"
     text = markdown(report)
     stem.with_suffix(".md").write_text(text)
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2, ensure_ascii=False)

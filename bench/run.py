@@ -209,7 +209,7 @@ def pages(app, runs, export_rows):
     return found, drop, (manager_client, rep_client)
 
 
-def run(url, backend, contacts, runs, out, keep, export_rows, import_rows):
+def run(url, backend, contacts, runs, out, keep, export_rows, import_rows, jobs_only=False):
     """Build or reuse the dataset at `url`, time every page, write and return the report."""
     build_seconds = harness.prepare_dataset(url, contacts, keep)
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False})
@@ -220,13 +220,14 @@ def run(url, backend, contacts, runs, out, keep, export_rows, import_rows):
               "build_seconds": None if build_seconds is None else round(build_seconds, 1),
               "pages": {}, "checks": {}}
     plan, drop, (manager_client, rep_client) = pages(app, runs, export_rows)
-    for page in plan:
+    for page in plan if not jobs_only else []:
         log(f"timing {page.name} ...")
         result = harness.measure(recorder, page.request, page.runs, page.restore)
         overhead = None if page.name.startswith("CSV export") else OVERHEAD_TARGET
         report["pages"][page.name] = harness.judge(result, page_target(page.name, contacts),
                                                    overhead)
-    drop.finish()
+    if not jobs_only:
+        drop.finish()
     if import_rows:
         # Last: these write to the whole dataset.
         report["jobs"] = jobs.time_jobs(url, manager_client, rep_client, import_rows,
@@ -234,7 +235,7 @@ def run(url, backend, contacts, runs, out, keep, export_rows, import_rows):
     report["machine"]["python_speed_us_end"] = harness.python_speed()
     report["checks"]["drop"] = drop.checked
     recorder.close()
-    print(harness.write_report(report, out))
+    print(harness.write_report(report, out, suffix="-jobs" if jobs_only else ""))
     return report
 
 
@@ -251,6 +252,9 @@ def main(argv=None):
                         help="rows the CSV export should have (skipped on fewer contacts)")
     parser.add_argument("--import-rows", type=int, default=50_000,
                         help="rows of the import timed through the job (0: no job rows)")
+    parser.add_argument("--jobs-only", action="store_true",
+                        help="time only the work through the job queue (written to "
+                             "<backend>-<contacts>-jobs.md / .json)")
     parser.add_argument("--pg-dir", default="/tmp/tavla-bench-pg",
                         help="where the throwaway PostgreSQL cluster lives")
     args = parser.parse_args(argv)
@@ -268,7 +272,7 @@ def main(argv=None):
         url = harness.scale_database(cluster, args.contacts)
     try:
         return run(url, backend, args.contacts, args.runs, args.out, args.keep, args.export_rows,
-                   args.import_rows)
+                   args.import_rows, args.jobs_only)
     finally:
         if models.database.obj is not None:
             models.database.obj.close()

@@ -153,9 +153,8 @@ def bulk_step(matches, action, target, actor, cursor=0, ids=None, chunk=None):
                 .limit(chunk or COMPANIES_PER_CHUNK).tuples())]
             if not company_ids:
                 return engine.Report(), None
-            contact_ids = [row[0] for row in matches.ids()
-                           .where(Contact.company.in_(company_ids)).tuples()]
-            report = engine.set_lead_status(contact_ids, target, actor, bulk=True)
+            contacts = matches.ids().where(Contact.company.in_(company_ids))
+            report = engine.set_lead_status(contacts, target, actor, bulk=True)
             return report, company_ids[-1]
         model = matches.model
         row_ids = [row[0] for row in (matches.ids().where(model.id > cursor)

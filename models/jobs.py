@@ -41,10 +41,10 @@ from pathlib import Path
 
 from huey import Huey
 from huey.consumer import Consumer
-from huey.contrib.sql_huey import SqlStorage
+from huey.contrib.sql_huey import BytesBlobField, SqlStorage
 from huey.storage import MemoryStorage, SqliteStorage
-from peewee import (BlobField, BooleanField, CharField, DateTimeField, ForeignKeyField,
-                    IntegerField, TextField)
+from peewee import (BlobField, BooleanField, CharField, CompositeKey, DateTimeField,
+                    FloatField, ForeignKeyField, IntegerField, Model, TextField, TimestampField)
 
 from .db import BaseModel, database
 from .engine import RuleViolation
@@ -151,14 +151,51 @@ queue = Huey("tavla", storage_class=MemoryStorage, results=False, utc=False)
 
 
 class TableNamedSqlStorage(SqlStorage):
-    """Huey's SqlStorage with its tables named queue_* (migration 0017 creates them)."""
+    """Huey's SqlStorage with its tables named queue_* (migration 0017 creates them):
+    the same columns SqlStorage reads and writes, under names of our own."""
 
     def create_models(self):
-        models = super().create_models()
-        for model, name in zip(models, ("queue_kv", "queue_schedule", "queue_task",
-                                        "queue_counter")):
-            model._meta.set_table_name(name)
-        return models
+        storage_database = self.database
+
+        class QueueModel(Model):
+            queue = CharField()
+
+            class Meta:
+                database = storage_database
+
+        class KV(QueueModel):
+            key = CharField()
+            value = BytesBlobField()
+
+            class Meta:
+                table_name = "queue_kv"
+                primary_key = CompositeKey("queue", "key")
+
+        class Schedule(QueueModel):
+            data = BytesBlobField()
+            timestamp = TimestampField(resolution=1000)
+
+            class Meta:
+                table_name = "queue_schedule"
+                indexes = ((("queue", "timestamp"), False),)
+
+        class Task(QueueModel):
+            data = BytesBlobField()
+            priority = FloatField(default=0.0)
+
+            class Meta:
+                table_name = "queue_task"
+                indexes = ((("priority", "id"), False),)
+
+        class Counter(QueueModel):
+            key = CharField()
+            value = IntegerField()
+
+            class Meta:
+                table_name = "queue_counter"
+                primary_key = CompositeKey("queue", "key")
+
+        return KV, Schedule, Task, Counter
 
 
 def queue_file(database_url):
