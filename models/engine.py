@@ -535,3 +535,26 @@ def create_contacts(rows, actor, assigned=False, run_rules=False, stamp=None):
             status_event(initial, started, actor, report)
     return ids, report
 
+
+
+# --- Details no rule is about (names, phones, addresses) ---------------------------------
+
+def update_details(model, field_names, rows, stamp=None):
+    """UPDATE each row (dicts with `id` and `field_names`) with one prepared statement
+    sent for all rows; `updated_at` is set to `stamp`. No rule watches these fields
+    (R20 records statuses, categories and owners), so nothing else is written."""
+    if not rows:
+        return
+    stamp = stamp or now()
+    fields = [model._meta.fields[name] for name in field_names] + [model.updated_at]
+    assignments = ", ".join(f'"{f.column_name}" = {database.param}' for f in fields)
+    sql = (f'UPDATE "{model._meta.table_name}" SET {assignments} '
+           f'WHERE "id" = {database.param}')
+    params = [[f.db_value({**row, "updated_at": stamp}[f.name]) for f in fields] + [row["id"]]
+              for row in rows]
+    cursor = database.cursor()
+    if is_sqlite():
+        cursor.executemany(sql, params)
+    else:
+        from psycopg2.extras import execute_batch
+        execute_batch(cursor, sql, params, page_size=BATCH)

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from peewee import JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from . import engine
-from .db import BaseModel, database, is_sqlite
+from .db import BaseModel, database
 from .distribution import DistributionFlow, next_owners
 from .rules import Actor, RuleViolation
 from .schema import N_, Category, Company, Contact, User, now
@@ -708,9 +708,9 @@ def _save(job, plan, step, actor, flow):
     items = plan[kind][start:end]
     stamp = now()
     if kind == "contact_updates":
-        _bulk_update(Contact, CONTACT_FIELDS + UTM_FIELDS, items, stamp)
+        engine.update_details(Contact, CONTACT_FIELDS + UTM_FIELDS, items, stamp)
     elif kind == "company_updates":
-        _bulk_update(Company, tuple(COMPANY_FIELDS.values()), items, stamp)
+        engine.update_details(Company, tuple(COMPANY_FIELDS.values()), items, stamp)
     else:
         _create(job, items, actor, flow, stamp)
 
@@ -778,43 +778,6 @@ def _company_updates(changes):
         if after != before:
             updates[company_id] = after
     return updates
-
-
-# --- Updates of details: one prepared statement, rows sent in batches -----------------------
-
-def _converters(fields):
-    """Per field, how a Python value goes into a statement (dates as peewee stores them)."""
-    sqlite = is_sqlite()
-
-    def convert(field_object):
-        if isinstance(field_object, DateTimeField) and sqlite:
-            return lambda value: None if value is None else str(value)
-        if isinstance(field_object, (CharField, TextField, IntegerField, ForeignKeyField)):
-            return lambda value: value  # the rows already hold str / int / None
-        return field_object.db_value
-    return [convert(f) for f in fields]
-
-
-def _bulk_update(model, field_names, rows, stamp):
-    """UPDATE each row (dicts with id and `field_names`), updated_at set to `stamp`."""
-    if not rows:
-        return
-    fields = [model._meta.fields[name] for name in field_names] + [model.updated_at]
-    param = database.param
-    assignments = ", ".join(f'"{f.column_name}" = {param}' for f in fields)
-    sql = f'UPDATE "{model._meta.table_name}" SET {assignments} WHERE "id" = {param}'
-    converters = _converters(fields)
-    params = []
-    for row in rows:
-        values = {**row, "updated_at": stamp}
-        params.append([convert(values[f.name]) for f, convert in zip(fields, converters)]
-                      + [row["id"]])
-    cursor = database.cursor()
-    if is_sqlite():
-        cursor.executemany(sql, params)
-    else:
-        from psycopg2.extras import execute_batch
-        execute_batch(cursor, sql, params, page_size=BATCH)
 
 
 # --- Reading jobs -----------------------------------------------------------------------------

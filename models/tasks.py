@@ -16,7 +16,7 @@ import logging
 
 from huey import crontab
 
-from .bulk import BulkReport, bulk_step, bulk_target, check_bulk, missing_ticked
+from .bulk import BulkReport, bulk_step, bulk_target, check_bulk
 from .db import database
 from .engine import Actor, RuleViolation
 from .export import Labels, csv_chunks

@@ -18,7 +18,7 @@ from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from models import CATEGORY_GROUPS, Actor, LeadStatus, RuleViolation, User
+from models import CATEGORY_GROUPS, Actor, LeadStatus, RuleViolation
 from models.bulk import (ACTIONS, REASONS, BulkReport, bulk_target, check_bulk,
                          run_bulk_now)
 from models.export import Labels, csv_chunks
