@@ -115,9 +115,6 @@ def bulk_update(manager_client, rep_client):
                 counts[status_id] = n
         target = min(counts, key=counts.get)
     drops = Drops(rep_client)
-    # Through the job at any scale (small datasets would otherwise be updated at once).
-    import views.search
-    views.search.IMMEDIATE_ROWS = 0
     started = time.perf_counter()
     response = manager_client.post("/search/bulk", headers=HTMX, data={
         "criteria": Criteria().to_json(), "action": f"status:{target}", "scope": "all"})

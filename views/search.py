@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from flask import Blueprint, Response, redirect, request, stream_with_context, url_for
+from flask import (Blueprint, Response, current_app, redirect, request, stream_with_context,
+                   url_for)
 from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
@@ -353,7 +354,7 @@ def run_bulk(matches, form, selection=None):
         check_bulk(matches, action, chosen, ids)
         if ids is None:
             total = matches.count()
-            if total > IMMEDIATE_ROWS:
+            if total > current_app.config.get("BULK_IMMEDIATE_ROWS", IMMEDIATE_ROWS):
                 job = start_bulk_job(user, action, chosen.id, total,
                                      criteria=None if selection else form.get("criteria"),
                                      selection=selection.id if selection else None)

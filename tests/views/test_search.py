@@ -223,13 +223,12 @@ def test_r30_a_reps_bulk_update_skips_other_peoples_leads(client, sample, users)
     assert Contact.get_by_id(sample["bo"].id).owner_id is None
 
 
-def test_a_large_bulk_update_runs_as_a_job_with_its_report(manager_client, sample,
-                                                           job_worker, monkeypatch):
+def test_a_large_bulk_update_runs_as_a_job_with_its_report(app, manager_client, sample,
+                                                           job_worker):
     """Above a small size the answer is a progress bar at once; the real consumer runs
     the job and its page shows the same report as an immediate update."""
-    import views.search
     from models.jobs import Job
-    monkeypatch.setattr(views.search, "IMMEDIATE_ROWS", 1)
+    app.config["BULK_IMMEDIATE_ROWS"] = 1
     body = bulk(manager_client, criteria_json(), action=f"status:{status_id('Contacting')}",
                 scope="all").data.decode()
     job = Job.get()
