@@ -57,14 +57,16 @@ class Run:
         self.report = job.results
 
     def check(self):
-        """Stop when the job was cancelled or its user deactivated; keep the heartbeat."""
-        job = Job.get_by_id(self.job.id)
-        if job.cancel_requested:
+        """Stop when the job was cancelled or its user deactivated (a read: the chunk's
+        own transaction saves the progress and heartbeat)."""
+        cancelled, active = (Job.select(Job.cancel_requested, User.active)
+                             .join(User, on=(Job.owner == User.id))
+                             .where(Job.id == self.job.id).tuples().get())
+        if cancelled:
             raise Stop(N_("Cancelled. What was done before stays done."), state="cancelled")
-        if not User.get_by_id(job.owner_id).active:
+        if not active:
             raise Stop(N_("The job's user was deactivated, so it stopped. What was done "
                           "before stays done."))
-        Job.update(heartbeat_at=now()).where(Job.id == job.id).execute()
 
     def save(self, cursor=None, done=None, total=None, report=None):
         """Record progress; call inside the chunk's transaction."""
