@@ -374,14 +374,34 @@ def markdown(report):
             + " | ".join(f"{r[key]['p50']:.1f} / {r[key]['p95']:.1f}"
                          for key in ("page_ms", "sql_ms", "overhead_ms", "cpu_ms"))
             + f" | {wanted} | {result} |")
+    if report.get("jobs"):
+        lines += ["", "Through the job queue, a consumer process (`flask --app app worker`) "
+                  "running the jobs; end to end from the request that starts the job until "
+                  "it is done; the drops are a rep's, through the test client, while the "
+                  "bulk job runs.", "",
+                  "| work | result | target | pass |", "|---|---|---|---|"]
+        for name, r in report["jobs"].items():
+            if "p95_ms" in r:
+                result = (f"p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms over {r['samples']} "
+                          f"drops ({r['refused_stale']} refused as stale)")
+                target = f"p95 < {r['target_p95_ms']} ms"
+            elif "updated" in r:
+                result = (f"{r['seconds']} s: {r['updated']:,} updated, {r['unchanged']:,} "
+                          f"unchanged, {r['skipped']:,} skipped of {r['contacts']:,}")
+                target = f"< {r['target_s']} s"
+            else:
+                result = f"{r['seconds']} s: {r['created']:,} created of {r['rows']:,} rows"
+                target = f"< {r['target_s']} s"
+            lines.append(f"| {name} | {result} | {target} | "
+                         f"{'pass' if r['pass'] else '**FAIL**'} |")
     return "\n".join(lines) + "\n"
 
 
-def write_report(report, out):
-    """bench/results/<backend>-<contacts>.md and .json; returns the markdown."""
+def write_report(report, out, suffix=""):
+    """bench/results/<backend>-<contacts><suffix>.md and .json; returns the markdown."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"{report['backend']}-{report['contacts']}"
+    stem = out / f"{report['backend']}-{report['contacts']}{suffix}"
     text = markdown(report)
     stem.with_suffix(".md").write_text(text)
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2, ensure_ascii=False)

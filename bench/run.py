@@ -18,6 +18,9 @@ leads, a drop (a move and the move back, one sample each), every tile of
 the manager's default dashboard, the whole dashboard (page + all tiles,
 one after the other, as a browser loads it), and the CSV export of about
 --export-rows rows (3 runs, only when the dataset has that many contacts).
+Last, through the job queue with a consumer process (bench/jobs.py): a bulk
+update of every contact's lead status, a rep's drops while it runs, and an
+import of --import-rows new leads.
 Every request's SQL is replayed on its own to split page time into SQL time
 and app overhead (see bench/harness.py). The table goes to stdout and,
 with the machine and versions in JSON, to <out>/<backend>-<contacts>.{md,json}.
@@ -33,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import models  # noqa: E402
 from app import create_app  # noqa: E402
-from bench import harness  # noqa: E402
+from bench import harness, jobs  # noqa: E402
 from bench.harness import BIG_COMPANY, BIG_COMPANY_CONTACTS, DATA, log  # noqa: E402
 from models.dashboards import Dashboard, dashboard_tiles  # noqa: E402
 from models.demo import DEMO_PASSWORD  # noqa: E402
@@ -203,31 +206,38 @@ def pages(app, runs, export_rows):
         found.append(Page(f"CSV export, {rows:,} rows", as_rep(
             f"/search/export.csv?f0=created&o0=between&v0={exported_from}&v0="
             f"&cols=1&{columns}"), min(runs, EXPORT_RUNS)))
-    return found, drop
+    return found, drop, (manager_client, rep_client)
 
 
-def run(url, backend, contacts, runs, out, keep, export_rows):
+def run(url, backend, contacts, runs, out, keep, export_rows, import_rows, jobs_only=False):
     """Build or reuse the dataset at `url`, time every page, write and return the report."""
     build_seconds = harness.prepare_dataset(url, contacts, keep)
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False})
+    # The bulk update goes through the job at any scale (a small one would run at once).
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
+                      "BULK_IMMEDIATE_ROWS": 0})
     db = models.database.obj
     recorder = harness.Recorder(db)
     report = {"backend": backend, "contacts": contacts, "date": harness.now(),
               "commit": harness.git_commit(), "machine": harness.machine(db),
               "build_seconds": None if build_seconds is None else round(build_seconds, 1),
               "pages": {}, "checks": {}}
-    plan, drop = pages(app, runs, export_rows)
-    for page in plan:
+    plan, drop, (manager_client, rep_client) = pages(app, runs, export_rows)
+    for page in plan if not jobs_only else []:
         log(f"timing {page.name} ...")
         result = harness.measure(recorder, page.request, page.runs, page.restore)
         overhead = None if page.name.startswith("CSV export") else OVERHEAD_TARGET
         report["pages"][page.name] = harness.judge(result, page_target(page.name, contacts),
                                                    overhead)
-    drop.finish()
+    if not jobs_only:
+        drop.finish()
+    if import_rows:
+        # Last: these write to the whole dataset.
+        report["jobs"] = jobs.time_jobs(url, manager_client, rep_client, import_rows,
+                                        Path(out))
     report["machine"]["python_speed_us_end"] = harness.python_speed()
     report["checks"]["drop"] = drop.checked
     recorder.close()
-    print(harness.write_report(report, out))
+    print(harness.write_report(report, out, suffix="-jobs" if jobs_only else ""))
     return report
 
 
@@ -242,6 +252,11 @@ def main(argv=None):
                         help="reuse a dataset of this scale and keep it for the next run")
     parser.add_argument("--export-rows", type=int, default=100_000,
                         help="rows the CSV export should have (skipped on fewer contacts)")
+    parser.add_argument("--import-rows", type=int, default=50_000,
+                        help="rows of the import timed through the job (0: no job rows)")
+    parser.add_argument("--jobs-only", action="store_true",
+                        help="time only the work through the job queue (written to "
+                             "<backend>-<contacts>-jobs.md / .json)")
     parser.add_argument("--pg-dir", default="/tmp/tavla-bench-pg",
                         help="where the throwaway PostgreSQL cluster lives")
     args = parser.parse_args(argv)
@@ -258,7 +273,8 @@ def main(argv=None):
         cluster, started_cluster = harness.start_cluster(args.pg_dir, args.keep)
         url = harness.scale_database(cluster, args.contacts)
     try:
-        return run(url, backend, args.contacts, args.runs, args.out, args.keep, args.export_rows)
+        return run(url, backend, args.contacts, args.runs, args.out, args.keep, args.export_rows,
+                   args.import_rows, args.jobs_only)
     finally:
         if models.database.obj is not None:
             models.database.obj.close()

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from peewee import JOIN, fn
 
-from .categorization import set_lead_status_with_rules
+from . import engine
+from .categorization import outcome_of
 from .db import database, is_sqlite
-from .rules import Actor, RuleViolation, assign_owner, move_company, set_lead_status
+from .rules import Actor, RuleViolation, assign_owner, move_company
 from .schema import N_, Category, Company, Contact, History, LeadStatus, User
 
 CARDS_PER_COLUMN = 50
@@ -199,22 +200,36 @@ def move_card(contact, status, version, actor):
     The version is compared inside the write transaction: two drops of the
     same card at the same moment cannot both be accepted.
     """
+    contact_id = getattr(contact, "id", contact)
     with database.atomic():
-        contact = locked_contact(getattr(contact, "id", contact))
-        _check_fresh(contact, version)
-        previous_status = contact.lead_status_id
-        previous_category = contact.company.category_id
-        outcome = set_lead_status_with_rules(contact, status, actor)
-    # set_lead_status raised the version in memory; a rule's category move
-    # leaves it (R11 keeps statuses between two lead-status categories).
-    return outcome, Undo(contact.id, previous_status, previous_category, contact.version)
+        try:
+            report = engine.set_lead_status([contact_id], status, actor,
+                                            expected={contact_id: version})
+        except engine.StaleRecord:
+            _check_fresh(Contact.get_by_id(contact_id), version)
+        if contact_id not in report.before:
+            raise Contact.DoesNotExist(contact_id)
+        if report.skipped:
+            company = Company.select(Company.name).join(Contact).where(
+                Contact.id == contact_id).get()
+            raise RuleViolation(
+                N_("Lead status is not active for the category of %(company)s."),
+                company=company.name)
+    previous_status, previous_category, previous_version = report.before[contact_id]
+    # The change raised the version; a rule's category move leaves it (R11 keeps
+    # statuses between two lead-status categories).
+    return outcome_of(report if report.changed else None), Undo(
+        contact_id, previous_status, previous_category,
+        previous_version + (1 if report.changed else 0))
 
 
 def undo_move(undo, actor):
     """Put back a move and the category change a rule made with it (R19 both ways).
 
     The company goes back without R10's reset: the statuses R11 kept are
-    exactly the ones it had.
+    exactly the ones it had. The contact's status date goes back to what it
+    was before the move (kept in the move's history row), so an undone drag
+    does not make an old lead look fresh.
     """
     with database.atomic():
         contact = locked_contact(undo.contact_id)
@@ -229,11 +244,21 @@ def undo_move(undo, actor):
             if last_move is None or last_move.source != "rule":
                 raise RuleViolation(N_("The company's category was changed by hand since; "
                                        "the move cannot be undone."))
-            move_company(company, Category.get_by_id(undo.category_id),
-                         Actor(actor.user, label="Undo"), reset_statuses=False)
-            contact = Contact.get_by_id(contact.id)
-        set_lead_status(contact, LeadStatus.get_by_id(undo.status_id),
-                        Actor(actor.user, label="Undo"))
+            engine.move_companies([company.id], Category.get_by_id(undo.category_id),
+                                  Actor(actor.user, label="Undo"), reset_statuses=False)
+            contact = locked_contact(contact.id)
+        status = LeadStatus.get_by_id(undo.status_id)
+        move = (History.select(History.from_status, History.from_status_since)
+                .where(History.contact == contact.id, History.kind == History.LEAD_STATUS)
+                .order_by(History.id.desc()).first())
+        since = move.from_status_since if move and move.from_status_id == status.id \
+            else engine.KEEP
+        report = engine.set_lead_status([contact.id], status, Actor(actor.user, label="Undo"),
+                                        run_rules=False, since=since)
+        if report.skipped:
+            raise RuleViolation(
+                N_("Lead status is not active for the category of %(company)s."),
+                company=company.name)
     return Contact.get_by_id(contact.id)
 
 

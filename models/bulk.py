@@ -1,40 +1,37 @@
-"""Bulk update: set the lead status or the owner of many contacts at once.
+"""Bulk update: set the lead status or the owner of many contacts (or companies) at once.
 
 The rows come from a search or a selection (`models.search.Matches`),
-optionally only the ticked ones, and are read in chunks of companies, so
-"all 100,000 matching rows" never sits in memory.
+optionally only the ticked ones. They are walked a chunk at a time in id
+order from a cursor (companies for a lead status, since a company is the
+unit the rules answer for; rows for an owner), and each chunk is one call of
+the set rules in `engine.py` in one transaction: R8 and R30 skip rows, the
+categorization rules answer per company (R15-R19; R17: a bulk update has
+nobody at hand for a dialog, so a proposal waits on the company's card).
 
-Each company is one transaction. A company is the unit the rules work on
-(R15-R19: its category may move, or a suggestion be made), so its contacts,
-the rule's answer and their history commit together; and committing per
-company keeps SQLite's write lock short, so colleagues can keep working
-while a long bulk update runs, and a failure part-way leaves every
-finished company done and reported rather than undoing minutes of work.
+`bulk_step` does one chunk and returns the cursor to go on from, so a long
+update can run as a job that commits its cursor with each chunk and goes on
+after a restart (models/jobs.py); a short one runs every step at once. On
+SQLite a chunk holds the write lock for tens of milliseconds, so
+colleagues keep working while a long update runs.
 """
-from dataclasses import dataclass, field
-from itertools import groupby
+from dataclasses import asdict, dataclass, field
 
-from .categorization import set_lead_status_with_rules
+from . import engine
 from .db import database
-from .rules import (Actor, RuleViolation, lead_status_is_active, record_owner_changes,
-                    set_lead_status)
-from .schema import N_, Category, Company, Contact, now
+from .engine import NOT_ACTIVE, NOT_YOURS, REASONS, Actor, RuleViolation  # noqa: F401
+from .schema import N_, Category, Company, Contact, LeadStatus, User
 
 COMPANIES_PER_CHUNK = 200
 ROWS_PER_CHUNK = 1000
-LISTED_SKIPS = 50
+LISTED = 50  # rows a report names; its counts cover every row
 MAX_TICKED = 1000
-
-# Why a row was left alone.
-NOT_ACTIVE = "not_active"
-REASONS = {
-    NOT_ACTIVE: N_("Lead status is not active for the company's category"),
-}
+ACTIONS = ("status", "owner")
 
 
 @dataclass
 class Skipped:
-    contact_id: int
+    """A row left alone, named for the report."""
+    contact_id: int | None
     name: str
     company_id: int
     company_name: str
@@ -57,140 +54,144 @@ class BulkReport:
     unchanged: int = 0
     skipped: int = 0
     missing: int = 0
+    skipped_by_reason: dict = field(default_factory=dict)
     skipped_rows: list = field(default_factory=list)
     category_changes: int = 0
+    suggestion_count: int = 0
     suggestions: list = field(default_factory=list)
-
-    def skip(self, contact, reason):
-        self.skipped += 1
-        if len(self.skipped_rows) < LISTED_SKIPS:
-            self.skipped_rows.append(Skipped(
-                contact.id, contact.full_name, contact.company_id, contact.company.name,
-                contact.company.category.name, reason))
 
     @property
     def skipped_not_listed(self):
         return self.skipped - len(self.skipped_rows)
 
+    def to_dict(self):
+        return asdict(self)
 
-def _contacts_by_company(matches):
-    """Yield (company, its matching contacts), a chunk of companies per query pair.
+    @classmethod
+    def from_dict(cls, data):
+        data = dict(data or {})
+        data["skipped_rows"] = [Skipped(**row) for row in data.get("skipped_rows", [])]
+        data["suggestions"] = [Suggested(**row) for row in data.get("suggestions", [])]
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
-    Companies are walked in id order from the last one done (keyset), so
-    contacts that stop matching once updated are never skipped or met twice.
+    def take(self, part, entity):
+        """Count one chunk's engine report in, naming the first skipped rows."""
+        self.updated += len(part.changed)
+        self.unchanged += part.unchanged
+        self.skipped += len(part.skipped)
+        for _, reason in part.skipped:
+            self.skipped_by_reason[reason] = self.skipped_by_reason.get(reason, 0) + 1
+        self.category_changes += len(part.moved)
+        self.suggestion_count += len(part.suggestions)
+        room = LISTED - len(self.skipped_rows)
+        if room > 0 and part.skipped:
+            self.skipped_rows += _named_skips(part.skipped[:room], entity)
+        room = LISTED - len(self.suggestions)
+        if room > 0 and part.suggestions:
+            self.suggestions += _named_suggestions(part.suggestions[:room])
+
+
+def _named_skips(skipped, entity):
+    reasons = dict(skipped)
+    if entity == "contacts":
+        rows = (Contact.select(Contact.id, Contact.first_name, Contact.last_name, Company.id,
+                               Company.name, Category.name)
+                .join(Company).join(Category)
+                .where(Contact.id.in_(list(reasons))).order_by(Contact.id))
+        return [Skipped(c.id, c.full_name, c.company.id, c.company.name,
+                        c.company.category.name, reasons[c.id]) for c in rows]
+    rows = (Company.select(Company.id, Company.name, Category.name).join(Category)
+            .where(Company.id.in_(list(reasons))).order_by(Company.id))
+    return [Skipped(None, c.name, c.id, c.name, c.category.name, reasons[c.id]) for c in rows]
+
+
+def _named_suggestions(ids):
+    from .schema import CategorySuggestion
+    rows = (CategorySuggestion.select(CategorySuggestion.id, Company.id, Company.name)
+            .join(Company).where(CategorySuggestion.id.in_(list(ids)))
+            .order_by(CategorySuggestion.id))
+    return [Suggested(s.id, s.company.id, s.company.name) for s in rows]
+
+
+def check_bulk(matches, action, target, ids=None):
+    """Refuse what cannot run at all (before any row is touched, and again before each
+    chunk of a job: a status retired or an owner deactivated meanwhile stops it)."""
+    if action == "status":
+        if matches.entity != "contacts":
+            raise RuleViolation(N_("Lead status is set on contacts only."))
+        if target.retired:
+            raise RuleViolation(N_("The lead status %(status)s is retired."),
+                                status=target.name)
+    elif target is not None and not target.active:
+        raise RuleViolation(N_("%(name)s no longer works here."), name=target.name)
+    return _checked_ids(ids)
+
+
+def bulk_target(action, target_id):
+    """The status or owner a bulk update sets (None: no owner), read afresh."""
+    if action == "status":
+        return LeadStatus.get_or_none(LeadStatus.id == target_id)
+    return User.get_or_none(User.id == target_id) if target_id else None
+
+
+def bulk_step(matches, action, target, actor, cursor=0, ids=None, chunk=None):
+    """One chunk of a bulk update after `cursor`, in one transaction.
+
+    Returns (the engine's report of the chunk, the cursor to go on from), the
+    cursor None when every row is done. Rows are walked in id order (of the
+    company for a lead status), so rows that stop matching once updated are
+    never skipped or met twice. `chunk` overrides the chunk's size.
     """
-    last_company = 0
-    while True:
-        company_ids = [row[0] for row in (
-            matches.ids().select(Contact.company)
-            .where(Contact.company > last_company)
-            .group_by(Contact.company)
-            .order_by(Contact.company)
-            .limit(COMPANIES_PER_CHUNK)
-            .tuples())]
-        if not company_ids:
-            return
-        contacts = matches.narrow(
-            Contact.select(Contact, Company, Category).join(Company).join(Category)
-            .where(Contact.company.in_(company_ids))
-        ).order_by(Contact.company, Contact.id)
-        for _, rows in groupby(contacts, key=lambda contact: contact.company_id):
-            rows = list(rows)
-            # One Company object for all its contacts, so a category moved by a
-            # rule for the first contact is what the next ones see (R8).
-            company = rows[0].company
-            for contact in rows:
-                contact.company = company
-            yield company, rows
-        last_company = company_ids[-1]
+    matches = matches if ids is None else matches.restricted_to(ids)
+    actor = Actor(actor.user, source="bulk", label=actor.label or "Bulk update")
+    with database.atomic():
+        if action == "status":
+            company_ids = [row[0] for row in (
+                matches.ids().select(Contact.company)
+                .where(Contact.company > cursor)
+                .group_by(Contact.company).order_by(Contact.company)
+                .limit(chunk or COMPANIES_PER_CHUNK).tuples())]
+            if not company_ids:
+                return engine.Report(), None
+            contacts = matches.ids().where(Contact.company.in_(company_ids))
+            report = engine.set_lead_status(contacts, target, actor, bulk=True)
+            return report, company_ids[-1]
+        model = matches.model
+        row_ids = [row[0] for row in (matches.ids().where(model.id > cursor)
+                                      .order_by(model.id).limit(chunk or ROWS_PER_CHUNK)
+                                      .tuples())]
+        if not row_ids:
+            return engine.Report(), None
+        report = engine.set_owner(row_ids, target, actor, model=model, bulk=True)
+        return report, row_ids[-1]
 
 
-def _restricted(matches, ids):
-    return matches if ids is None else matches.restricted_to(ids)
-
-
-def _missing(matches, ids):
+def missing_ticked(matches, ids):
     """How many ticked ids are not (or no longer) in the list."""
     if ids is None:
         return 0
-    found = matches.restricted_to(ids).count()
-    return len(set(ids)) - found
+    return len(set(ids)) - matches.restricted_to(ids).count()
 
 
-def bulk_set_lead_status(matches, status, actor, ids=None):
-    """R8, R15-R17: set `status` on the matching contacts (or the ticked `ids` among them).
-
-    Contacts whose lead status is not active are skipped and reported (R8).
-    The rules run per company: the first contact whose status changes goes
-    through set_lead_status_with_rules, so a change rule moves the company
-    once and a confirm rule leaves one pending suggestion on its card (R17:
-    a bulk update has no user at hand for a dialog); the company's other
-    contacts are then set without asking the rules again.
-    """
-    if matches.entity != "contacts":
-        raise RuleViolation(N_("Lead status is set on contacts only."))
-    if status.retired:
-        raise RuleViolation(N_("The lead status %(status)s is retired."), status=status.name)
-    ids = _checked_ids(ids)
-    report = BulkReport(missing=_missing(matches, ids))
-    actor = Actor(actor.user, source="bulk", label=actor.label or "Bulk update")
-    for company, contacts in _contacts_by_company(_restricted(matches, ids)):
-        with database.atomic():
-            rules_asked = False
-            for contact in contacts:
-                if not lead_status_is_active(contact):
-                    report.skip(contact, NOT_ACTIVE)
-                elif contact.lead_status_id == status.id:
-                    report.unchanged += 1
-                elif rules_asked:
-                    set_lead_status(contact, status, actor)
-                    report.updated += 1
-                else:
-                    category_before = company.category_id
-                    outcome = set_lead_status_with_rules(contact, status, actor)
-                    rules_asked = True
-                    report.updated += 1
-                    if outcome.suggestion is not None:
-                        report.suggestions.append(Suggested(
-                            outcome.suggestion.id, company.id, company.name))
-                    if company.category_id != category_before:
-                        report.category_changes += 1
+def run_bulk_now(matches, action, target, actor, ids=None):
+    """A whole bulk update at once (a small one; a large one runs as a job)."""
+    ids = check_bulk(matches, action, target, ids)
+    report = BulkReport(missing=missing_ticked(matches, ids))
+    cursor = 0
+    while cursor is not None:
+        part, cursor = bulk_step(matches, action, target, actor, cursor, ids)
+        report.take(part, "contacts" if action == "status" else matches.entity)
     return report
 
 
-def bulk_set_owner(matches, owner, actor, ids=None):
-    """Give the matching contacts or companies (or the ticked `ids`) the owner `owner`.
+def bulk_set_lead_status(matches, status, actor, ids=None):
+    """R8, R15-R17, R30: set `status` on the matching contacts (or the ticked `ids`)."""
+    return run_bulk_now(matches, "status", status, actor, ids)
 
-    Owners are no rule's business, so rows are updated a chunk at a time
-    with one UPDATE each (contacts' changes recorded with one INSERT); rows
-    that already have the owner are left alone.
-    """
-    if owner is not None and not owner.active:
-        raise RuleViolation(N_("%(name)s no longer works here."), name=owner.name)
-    ids = _checked_ids(ids)
-    matches = _restricted(matches, ids)
-    model = matches.model
-    report = BulkReport(missing=_missing(matches, ids) if ids is not None else 0)
-    owner_id = owner.id if owner else None
-    last_id = 0
-    while True:
-        chunk = [(row_id, current) for row_id, current in (
-            matches.ids().select(model.id, model.owner)
-            .where(model.id > last_id).order_by(model.id).limit(ROWS_PER_CHUNK).tuples())]
-        if not chunk:
-            return report
-        last_id = chunk[-1][0]
-        changing = [row_id for row_id, current in chunk if current != owner_id]
-        report.unchanged += len(chunk) - len(changing)
-        if changing:
-            with database.atomic():
-                values = dict(owner=owner_id, updated_at=now())
-                if model is Contact:
-                    # Recorded like any owner change, so open boards hear of it.
-                    record_owner_changes(changing, owner_id, actor)
-                    values["version"] = Contact.version + 1
-                report.updated += (model.update(**values)
-                                   .where(model.id.in_(changing)).execute())
+
+def bulk_set_owner(matches, owner, actor, ids=None):
+    """R30: give the matching contacts or companies (or the ticked `ids`) to `owner`."""
+    return run_bulk_now(matches, "owner", owner, actor, ids)
 
 
 def _checked_ids(ids):
@@ -203,4 +204,3 @@ def _checked_ids(ids):
         raise RuleViolation(N_("Tick at most %(max)s rows, or choose all matching rows."),
                             max=MAX_TICKED)
     return ids
-

@@ -3,7 +3,8 @@ from peewee import fn
 
 from .audit import describe_changes, record_audit
 from .db import database
-from .rules import Actor, RuleViolation, reset_contacts_to_initial_status
+from .engine import reset_to_initial_status
+from .rules import Actor, RuleViolation
 from .schema import CATEGORY_GROUPS, N_, POTENTIAL, Category, Company, Contact
 
 AREA = "categories"
@@ -107,7 +108,7 @@ def save_category(category, actor, name, group, description="", lead_status_enab
             category.sort_order = (last or 0) + 1
         category.save()
         if not is_new and category.lead_status_active and not was_active:
-            reset_contacts_to_initial_status(Contact.company.in_(_companies_in(category)), actor)
+            reset_to_initial_status(Contact.company.in_(_companies_in(category)), actor)
         after = {"name": category.name, "group": category.group,
                  "lead_status_enabled": category.lead_status_enabled,
                  "description": category.description}

@@ -1,11 +1,11 @@
-"""Lead categorization (R15-R19): events, the rules that answer them, suggestions.
+"""Lead categorization (R15-R19): sales, the events they raise, suggestions, settings.
 
-An event (a sale registered, marked Sold or Lost, a lead status set) is
-judged by `evaluate`, which applies the guards of R16 and says what should
-happen: nothing, a change now, or a proposal. `apply_rules` carries that
-out inside the caller's transaction, so the triggering change, the category
-change and their history are written together. A category change made by a
-rule goes through `move_company` exactly like a manual one (R19), and no
+The rules that answer an event live once, on sets of companies, in
+`engine.py` (a sale event is `engine.sale_event`, a lead status set is part
+of `engine.set_lead_status`); here the events of one sale or one contact go
+through them and their answer comes back as an `Outcome`: nothing, a change
+now, or a proposal to show the user (R17). A category change made by a rule
+goes through `engine.move_companies` exactly like a manual one (R19), and no
 rule listens to category changes, so rules never trigger each other.
 """
 from dataclasses import dataclass
@@ -13,11 +13,13 @@ from decimal import Decimal, InvalidOperation
 
 from peewee import JOIN
 
+from . import engine
 from .audit import describe_changes, record_audit
 from .db import database
-from .rules import Actor, RuleViolation, move_company, set_lead_status
-from .schema import (CURRENCIES, N_, POTENTIAL, SALE_STATUSES, TRIGGERS, CategorizationRule,
-                     Category, CategorySuggestion, Company, LeadStatus, Sale, User, now)
+from .engine import rule_outcomes, find_rule, rule_label
+from .rules import Actor, RuleViolation, change_lead_status, move_company
+from .schema import (CURRENCIES, N_, SALE_STATUSES, TRIGGERS, CategorizationRule, Category,
+                     CategorySuggestion, Company, LeadStatus, Sale, User, now)
 
 SALE_EVENTS = {"sold": "sale_sold", "lost": "sale_lost"}
 
@@ -43,62 +45,36 @@ class Outcome:
 Outcome.NONE = Outcome("none")
 
 
-def rule_label(rule, status_name=None):
-    """A rule's readable name, as recorded in history (R19)."""
-    if rule.trigger == "status_set":
-        name = status_name or (rule.lead_status.name if rule.lead_status_id else "?")
-        return TRIGGERS["status_set"] % {"status": name}
-    return TRIGGERS[rule.trigger]
-
-
-def find_rule(trigger, lead_status=None):
-    query = (CategorizationRule.select(CategorizationRule, Category)
-             .join(Category, JOIN.LEFT_OUTER,
-                   on=(CategorizationRule.target_category == Category.id),
-                   attr="target_category")
-             .where(CategorizationRule.trigger == trigger,
-                    CategorizationRule.enabled == True))  # noqa: E712
-    if trigger == "status_set":
-        query = query.where(CategorizationRule.lead_status == lead_status)
-    return query.first()
-
-
 def evaluate(event):
     """R15, R16: the outcome of `event` for its company, without changing anything."""
     company = event.company
-    current = Category.get_by_id(company.category_id)
-    # R16: only companies in the Potential customer group are touched;
-    # a customer is never downgraded by automation.
-    if current.group != POTENTIAL:
-        return Outcome.NONE
+    categories = {c.id: c for c in Category.select()}
+    if event.trigger == "status_set":
+        rule = find_rule("status_set", event.lead_status)
+    else:
+        rule = find_rule(event.trigger)
+    current = categories[company.category_id]
     if event.trigger == "status_set" and not current.lead_status_active:
+        return Outcome.NONE  # R16: rule 4 needs lead status active (R8)
+    outcome = rule_outcomes(rule, {current.id}, categories).get(current.id)
+    if outcome is None:
         return Outcome.NONE
-    rule = find_rule(event.trigger, event.lead_status)
-    if rule is None or rule.target_category is None:
-        return Outcome.NONE
-    if rule.target_category.id == current.id or rule.target_category.retired:
-        return Outcome.NONE
-    return Outcome("propose" if rule.ask_confirm else "change", rule, rule.target_category)
+    action, rule, target = outcome
+    return Outcome(action, rule, target)
 
 
-def apply_rules(event, actor):
-    """Carry out the outcome of `event`; a proposal becomes a pending suggestion (R17).
-
-    The caller shows a pending suggestion made for an interactive user as a
-    dialog at once; without a user at hand it waits on the company card.
-    """
-    outcome = evaluate(event)
-    if outcome.action == "change":
-        label = rule_label(outcome.rule, event.lead_status.name if event.lead_status else None)
-        move_company(event.company, outcome.category,
-                     Actor(actor.user, source="rule", label=label))
-    elif outcome.action == "propose":
-        suggestion = CategorySuggestion.create(
-            company=event.company, rule=outcome.rule,
-            from_category=event.company.category_id, proposed_category=outcome.category,
-            source=actor.source, source_label=actor.label, caused_by=actor.user)
-        outcome = Outcome("propose", outcome.rule, outcome.category, suggestion)
-    return outcome
+def outcome_of(report):
+    """The Outcome of a change of one record, from the engine's report."""
+    if report is None:
+        return Outcome.NONE
+    if report.moved:
+        company = Company.get_by_id(report.moved[0])
+        return Outcome("change", category=Category.get_by_id(company.category_id))
+    if report.proposal is not None:
+        suggestion = report.proposal
+        return Outcome("propose", suggestion.rule,
+                       Category.get_by_id(suggestion.proposed_category_id), suggestion)
+    return Outcome.NONE
 
 
 # --- Events from the app ------------------------------------------------------
@@ -106,9 +82,11 @@ def apply_rules(event, actor):
 def set_lead_status_with_rules(contact, status, actor):
     """R8 + R15 rule 4: set the status and let the rules answer, in one transaction."""
     with database.atomic():
-        if not set_lead_status(contact, status, actor):
-            return Outcome.NONE
-        return apply_rules(Event("status_set", contact.company, status), actor)
+        return outcome_of(change_lead_status(contact, status, actor))
+
+
+def _sale_event(trigger, company, actor):
+    return outcome_of(engine.sale_event(trigger, [company.id], actor))
 
 
 def validate_sale(title, amount, currency, sale_date, status):
@@ -139,9 +117,9 @@ def register_sale(company, actor, title, amount, currency, sale_date, owner=None
     with database.atomic():
         sale = Sale.create(company=company, contact=contact, title=title.strip(), amount=amount,
                            currency=currency, sale_date=sale_date, owner=owner, status=status)
-        outcome = apply_rules(Event("sale_registered", company), actor)
+        outcome = _sale_event("sale_registered", company, actor)
         if status in SALE_EVENTS and outcome.action == "none":
-            outcome = apply_rules(Event(SALE_EVENTS[status], company), actor)
+            outcome = _sale_event(SALE_EVENTS[status], company, actor)
     return sale, outcome
 
 
@@ -159,7 +137,7 @@ def update_sale(sale, actor, title, amount, currency, sale_date, owner=None, con
         sale.status, sale.updated_at = status, now()
         sale.save()
         if status != previous and status in SALE_EVENTS:
-            return sale, apply_rules(Event(SALE_EVENTS[status], sale.company), actor)
+            return sale, _sale_event(SALE_EVENTS[status], sale.company, actor)
     return sale, Outcome.NONE
 
 
@@ -173,7 +151,7 @@ def mark_sale(sale, status, actor):
         sale.status, sale.updated_at = status, now()
         sale.save()
         if status in SALE_EVENTS:
-            return apply_rules(Event(SALE_EVENTS[status], sale.company), actor)
+            return _sale_event(SALE_EVENTS[status], sale.company, actor)
     return Outcome.NONE
 
 

@@ -19,18 +19,19 @@ UPDATE); SQLite needs no lock, its write transactions start with BEGIN
 IMMEDIATE and never overlap.
 
 An assignment is recorded in the history as a row of kind "owner" (R20
-style): nobody acted, so the row has no `actor`; `to_owner` is the user the
-lead was given to, `source` says "form" or "import" and `source_label` names
-the form or file.
+style) by `engine.set_owner` / `engine.create_contacts`: nobody acted, so the
+row has no `actor`; `to_owner` is the user the lead was given to, `source`
+says "form" or "import" and `source_label` names the form or file.
 """
 import heapq
 
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, fn
 
 from .audit import describe_changes, record_audit
+from . import engine
 from .db import BaseModel, database, is_sqlite
 from .rules import RuleViolation
-from .schema import N_, Contact, History, LeadStatus, User, now
+from .schema import N_, Contact, LeadStatus, User, now
 
 AREA = "web_forms"  # distribution flows are audited with the web forms they serve
 NAME_MAX = 100
@@ -172,16 +173,10 @@ def _least_open(members, count):
     return owners
 
 
-def owner_history(contact_id, company_id, user_id, actor):
-    """The history row of an assignment: "Owner set to <user>" by the form or import."""
-    return dict(kind=History.OWNER, company=company_id, contact=contact_id, to_owner=user_id,
-                source=actor.source, source_label=actor.label[:255])
-
-
 def record_assignment(contact, user, actor):
-    """Write the history row of giving `contact` to `user` (R20-style timeline entry)."""
-    return History.create(created_at=now(),
-                          **owner_history(contact.id, contact.company_id, user.id, actor))
+    """Give `contact` (which has no owner yet) to `user` by a flow: an owner change
+    from nobody, recorded in its history by the same rule as any other (R20)."""
+    return engine.set_owner([contact.id], user, actor)
 
 
 # --- Admin changes ---------------------------------------------------------------------

@@ -10,63 +10,50 @@ An import is a job in the database, in steps:
    companies and the distribution flow that gives new contacts an owner
    (R22); a mapping can be remembered under a name for the next file.
 3. `preview` checks the first rows and names each row's problems.
-4. `run_import` (in a background thread, `start_import`) checks every row,
-   then writes everything in ONE transaction: a database error anywhere
-   leaves nothing half-written, while rows with problems are refused one by
-   one and reported with their reasons.
+4. `start_import` queues the import as a job (models/jobs.py); the
+   consumer runs `run_import`: it checks every row (rows with problems are
+   refused one by one and reported with their reasons), plans once what
+   each good row does, then writes the plan a chunk of about 500 records per
+   transaction, each chunk committing the import's cursor with it. A run
+   stopped by a restart or a failure leaves whole chunks only and goes on
+   from its cursor when run again; on SQLite no chunk holds the write lock
+   long, so everyone else keeps working during a large import.
 
 Duplicates are updated, not repeated: a contact is matched by e-mail (any
 letter case), a company by name; a filled cell overwrites, an empty cell
 never erases. A known contact stays at its company and keeps its lead
 source (the first touch) and owner.
 
-The write is bulk SQL (one prepared statement per table) and applies the
-rules the same way the single-row functions of `models.rules` do: R9 (a new
-contact under a company whose category has lead status active starts at
-the initial status), R20 (history rows with source "import"), R22 (owners
-from the flow, recorded as "owner" history rows) and R15-R17: the event
-"lead status set" to the initial status is judged once per company category
-by `categorization.evaluate`; a change is carried out as a rule's move
-(R19), a rule asking for confirmation leaves a pending suggestion on each
-company (no user at hand).
-
-Progress: while rows are checked, the job row is updated every
-PROGRESS_EVERY rows in short transactions of their own, so any server
-process can show it. The write itself cannot report inside its
-transaction (SQLite has one writer at a time; other connections see only
-committed rows), so it shows as the step "saving"; it is kept short by the
-bulk statements (50,000 rows in about 10 s on SQLite, see
-tests/models/test_imports.py).
+This module parses and maps; the records are created by the set rules of
+`engine.py` like every other change: R9 (a new contact under a company
+whose category has lead status active starts at the initial status), R20
+(history rows with source "import"), R22 (owners from the flow, recorded as
+"owner" history rows) and R15-R17 (the initial status is an event for rule
+4; a rule asking for confirmation leaves a pending suggestion on each
+company, as nobody is at hand).
 """
 import codecs
 import csv
 import io
 import json
-import logging
-import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from peewee import JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
-from .categorization import Event, evaluate, rule_label
-from .db import BaseModel, database, is_sqlite
-from .distribution import DistributionFlow, next_owners, owner_history
-from .rules import Actor, RuleViolation, reset_contacts_to_initial_status
-from .schema import (N_, Category, CategorySuggestion, Company, Contact, History, LeadStatus,
-                     User, now)
+from . import engine
+from .db import BaseModel, database
+from .distribution import DistributionFlow, next_owners
+from .rules import Actor, RuleViolation
+from .schema import N_, Category, Company, Contact, User, now
 from .webforms import (CONTROL_CHARACTERS, PHONE_PATTERN, UTM_FIELDS, UTM_MAX, category_for,
                        company_name_for, find_company_by_name, find_contact_by_email,
                        single_line, split_name, valid_email)
-
-log = logging.getLogger(__name__)
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 100_000
 PREVIEW_ROWS = 20
 PROGRESS_EVERY = 2000
 REPORT_MAX = 1000  # rows listed in a report; the counts cover all rows
-STALE_AFTER = timedelta(minutes=15)
 BATCH = 1000
 
 # Target fields, in the order the mapping screen offers them, with limits.
@@ -175,6 +162,10 @@ class ImportJob(BaseModel):
     started_at = DateTimeField(null=True)
     heartbeat_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
+    # What each good row does, worked out once when the rows are checked, and
+    # how many chunks of it are saved: a stopped run goes on from there.
+    plan = TextField(default="")
+    saved_items = IntegerField(default=0)
 
     @property
     def columns(self):
@@ -500,106 +491,111 @@ def preview(job, limit=PREVIEW_ROWS):
 
 # --- Running ---------------------------------------------------------------------------------
 
-def start_import(job):
-    """Step 4 in a background thread: the request answers at once, the page polls progress."""
-    started = (ImportJob.update(state="queued", heartbeat_at=now(), started_at=now())
+def start_import(job, user):
+    """Step 4: queue the import as a job; the status page shows its progress."""
+    from .jobs import submit
+    started = (ImportJob.update(state="queued", started_at=now())
                .where(ImportJob.id == job.id, ImportJob.state == "mapped").execute())
     if not started:
         # Not mapped yet, or already started (a second click): one run per job.
         raise RuleViolation(N_("This import cannot be started now."))
-    thread = threading.Thread(target=_run_in_thread, args=(job.id,), daemon=True,
-                              name=f"import-{job.id}")
-    thread.start()
-    return thread
+    return submit("import", user, subject=job.id, total=job.total_rows * 2)
 
 
-def _run_in_thread(job_id):
-    # A thread has its own connection (peewee keeps one per thread).
-    with database.connection_context():
-        run_import(job_id)
+def _set(job_id, **values):
+    ImportJob.update(**values).where(ImportJob.id == job_id).execute()
 
 
-def refresh_state(job):
-    """The job as stored, a run that stopped answering (the process died) marked failed."""
-    job = ImportJob.get_by_id(job.id)
-    if job.running and job.heartbeat_at and now() - job.heartbeat_at > STALE_AFTER:
-        _fail(job.id, N_("The import was interrupted. Nothing was saved."))
-        job = ImportJob.get_by_id(job.id)
-    return job
+def run_import(job_id, on_chunk=None, progress=None):
+    """Check every row, plan what each does, then write the plan a chunk at a time.
 
-
-def _progress(job_id, **values):
-    with database.atomic():
-        ImportJob.update(heartbeat_at=now(), **values).where(ImportJob.id == job_id).execute()
-
-
-def _fail(job_id, message):
-    with database.atomic():
-        (ImportJob.update(state="failed", error=message, finished_at=now(), content="")
-         .where(ImportJob.id == job_id).execute())
-
-
-def run_import(job_id, on_saving=None):
-    """Check every row (progress reported), then write all in one transaction.
-
-    Returns the finished job. `on_saving` is called inside the transaction
-    (tests use it to fail half-way and prove nothing stays).
+    Every chunk is one transaction that also moves the import's cursor
+    (`saved_items`), so a run stopped anywhere (a restart, a failure, a
+    cancel) leaves whole chunks only, and running it again goes on where it
+    stopped: the plan, made once, is kept with the import. `progress(done,
+    total)` is told after each step and may raise to stop the run (a cancel);
+    `on_chunk(index)` is called inside each chunk's transaction (tests fail
+    there on purpose). Returns the import.
     """
     job = ImportJob.get_by_id(job_id)
-    try:
-        _progress(job.id, state="checking", processed_rows=0)
+    if job.state == "done":
+        return job
+    if not job.plan:
+        _set(job.id, state="checking", processed_rows=0)
         rows = []
         for index, row in enumerate(rows_of(job), start=1):
             rows.append(row)
             if index % PROGRESS_EVERY == 0:
-                _progress(job.id, processed_rows=index)
-        _progress(job.id, state="saving", processed_rows=len(rows))
+                _set(job.id, processed_rows=index)
+                if progress:
+                    progress(index, job.total_rows * 2)
         with database.atomic():
-            counts, report = _write(job, rows, on_saving)
-            (ImportJob.update(state="done", finished_at=now(), heartbeat_at=now(), content="",
-                              report=json.dumps(report[:REPORT_MAX], ensure_ascii=False),
-                              **counts)
-             .where(ImportJob.id == job.id).execute())
-    except Exception as error:  # noqa: BLE001 - any failure fails the whole import
-        # The transaction was rolled back when it was left: nothing of it stays.
-        log.exception("Import %s failed", job.id)
-        _fail(job.id, _failure_message(error))
+            plan = _plan(job, rows)
+            _set(job.id, state="saving", processed_rows=len(rows), saved_items=0,
+                 plan=json.dumps(plan, ensure_ascii=False))
+        job = ImportJob.get_by_id(job.id)
+    plan = json.loads(job.plan)
+    actor = Actor(source="import", label=job.label)
+    flow = DistributionFlow.get_or_none(DistributionFlow.id == job.flow_id) \
+        if job.flow_id else None
+    steps = _steps(plan)
+    index = job.saved_items
+    while index < len(steps):
+        with database.atomic():
+            if on_chunk:
+                on_chunk(index)
+            _save(job, plan, steps[index], actor, flow)
+            index += 1
+            _set(job.id, saved_items=index)
+        if progress:
+            progress(job.total_rows + job.total_rows * index // len(steps),
+                     job.total_rows * 2)
+    counts = plan["counts"]
+    _set(job.id, state="done", finished_at=now(), content="", plan="",
+         report=json.dumps(plan["report"][:REPORT_MAX], ensure_ascii=False), **counts)
     return ImportJob.get_by_id(job.id)
 
 
-def _failure_message(error):
-    """A translatable message (the details go to the log)."""
-    if "locked" in str(error).lower():
-        return N_("The database was busy with another change. Nothing was saved; "
-                  "try again.")
-    return N_("The import failed. Nothing was saved.")
+def fail_import(job_id, message):
+    """The import stopped for good: what its finished chunks saved stays, the rest not."""
+    _set(job_id, state="failed", error=message, finished_at=now(), content="", plan="")
 
 
-# --- The write ---------------------------------------------------------------------------------
+# --- The plan: what each row does, worked out once --------------------------------------------
 
 def _key(text):
     return (text or "").strip().casefold()
 
 
-@dataclass
-class _NewCompany:
-    values: dict
-    id: int | None = None
-    owner: int | None = None
+CHUNK_ROWS = 500  # companies and contacts written per transaction
 
 
-@dataclass
-class _NewContact:
-    values: dict
-    company: object  # a company id (existing) or a _NewCompany
-    line: int
-    id: int | None = None
+def _steps(plan):
+    """The plan's writes cut into chunks: (kind, first, last) index ranges."""
+    steps = []
+    for kind in ("contact_updates", "company_updates", "creates"):
+        items = plan[kind]
+        start = 0
+        while start < len(items):
+            end, size = start, 0
+            while end < len(items) and (size == 0 or size < CHUNK_ROWS):
+                size += 1 + len(items[end].get("contacts", ())) if kind == "creates" else 1
+                end += 1
+            steps.append((kind, start, end))
+            start = end
+    return steps
 
 
-def _write(job, rows, on_saving):
-    """Match, create and update inside the caller's transaction; (counts, report)."""
-    actor = Actor(source="import", label=job.label)
-    stamp = now()
+def _plan(job, rows):
+    """Match every good row with the known records and with earlier rows of the file.
+
+    Duplicates are updated, not repeated: a contact is matched by e-mail (any
+    letter case), a company by name; a filled cell overwrites, an empty cell
+    never erases. A known contact stays at its company and keeps its lead
+    source (the first touch) and owner. Returns the plan: updates of known
+    contacts and companies, and the new companies and contacts grouped by
+    company in the order the file names them, with the counts and report.
+    """
     counts = {"created_count": 0, "updated_count": 0, "unchanged_count": 0,
               "refused_count": 0}
     report = []
@@ -608,7 +604,7 @@ def _write(job, rows, on_saving):
         report.append({"line": row.line, "outcome": outcome, "label": row.label[:100],
                        "message": message, "params": params})
 
-    # Known rows, read inside the transaction so a contact added meanwhile is matched.
+    # Known rows, the oldest of each e-mail address and name.
     contacts_by_email, companies_by_name = {}, {}
     for contact_id, email, company_id in (Contact.select(Contact.id, Contact.email,
                                                          Contact.company)
@@ -619,7 +615,7 @@ def _write(job, rows, on_saving):
                              .order_by(Company.id.desc()).tuples()):
         companies_by_name[_key(name)] = company_id
 
-    new_companies, new_contacts = {}, []
+    creates = {}  # ("new", name key) or ("id", company id) -> {"company": ..., "contacts": []}
     new_contacts_by_email = {}
     contact_changes, company_changes = {}, {}
     company_rows = []  # rows of a company alone that matched a known or earlier company
@@ -636,12 +632,12 @@ def _write(job, rows, on_saving):
         email_key = _key((row.contact or {}).get("email"))
         if row.contact and email_key in contacts_by_email:
             contact_id, company_id = contacts_by_email[email_key]
-            contact_changes.setdefault(contact_id, {"line": row.line, "values": {}, "utm": {}})
-            change = contact_changes[contact_id]
+            change = contact_changes.setdefault(contact_id, {"values": {}, "utm": {},
+                                                             "rows": 0})
             change["values"].update({k: v for k, v in row.contact.items() if v})
             if not change["utm"] and any(row.utm.values()):
                 change["utm"] = row.utm
-            change.setdefault("rows", []).append(row)
+            change["rows"] += 1
             # A known contact stays at its company; the row's company cells
             # update it only when they are about that same company.
             if companies_by_name.get(_key(row.company["name"])) == company_id:
@@ -653,22 +649,29 @@ def _write(job, rows, on_saving):
                      company=row.company["name"])
             continue
         if row.contact and email_key and email_key in new_contacts_by_email:
-            earlier = new_contacts_by_email[email_key]
-            earlier.values.update({k: v for k, v in row.contact.items() if v and k != "email"})
+            earlier_line, earlier = new_contacts_by_email[email_key]
+            earlier.update({k: v for k, v in row.contact.items() if v and k != "email"})
             counts["updated_count"] += 1
             note(row, "updated", N_("Same e-mail address as row %(line)s: merged into it."),
-                 line=earlier.line)
+                 line=earlier_line)
             continue
         name_key = _key(row.company["name"])
         if name_key in companies_by_name:
-            company = companies_by_name[name_key]
-            company_changes.setdefault(company, {}).update(
+            key = ("id", companies_by_name[name_key])
+            company_changes.setdefault(key[1], {}).update(
                 {k: v for k, v in company_values(row).items() if k != "name"})
-        elif name_key in new_companies:
-            company = new_companies[name_key]
-            company.values.update(company_values(row))
+            group = creates.setdefault(key, {"company": key[1], "contacts": []})
+            if not row.contact:
+                company_rows.append(key)
+        elif ("new", name_key) in creates:
+            key = ("new", name_key)
+            group = creates[key]
+            group["company"].update(company_values(row))
+            if not row.contact:
+                company_rows.append(key)
         else:
-            company = new_companies[name_key] = _NewCompany(company_values(row))
+            key = ("new", name_key)
+            group = creates[key] = {"company": company_values(row), "contacts": []}
             if not row.contact:
                 counts["created_count"] += 1
                 continue
@@ -676,36 +679,69 @@ def _write(job, rows, on_saving):
             values = {**row.contact, **row.utm}
             if not values["first_name"] and not values["last_name"]:
                 values["first_name"] = values["email"].partition("@")[0]
-            contact = _NewContact(values, company, row.line)
-            new_contacts.append(contact)
+            group["contacts"].append(values)
             if email_key:
-                new_contacts_by_email[email_key] = contact
+                new_contacts_by_email[email_key] = (row.line, values)
             counts["created_count"] += 1
-        else:
-            company_rows.append(company)
 
-    updated_contacts = _apply_contact_changes(contact_changes, stamp)
-    updated_companies = _apply_company_changes(company_changes, stamp)
+    contact_updates = _contact_updates(contact_changes)
+    company_updates = _company_updates(company_changes)
     for contact_id, change in contact_changes.items():
-        outcome = "updated" if contact_id in updated_contacts else "unchanged"
-        counts[f"{outcome}_count"] += len(change["rows"])
-    for company in company_rows:
-        if isinstance(company, _NewCompany) or company in updated_companies:
+        outcome = "updated" if contact_id in contact_updates else "unchanged"
+        counts[f"{outcome}_count"] += change["rows"]
+    for kind, value in company_rows:
+        if kind == "new" or value in company_updates:
             counts["updated_count"] += 1
         else:
             counts["unchanged_count"] += 1
-
-    if on_saving:
-        on_saving()
-    _create(job, actor, stamp, list(new_companies.values()), new_contacts)
     report.sort(key=lambda entry: entry["line"])
-    return counts, report
+    return {"contact_updates": list(contact_updates.values()),
+            "company_updates": list(company_updates.values()),
+            "creates": [group for group in creates.values()
+                        if isinstance(group["company"], dict) or group["contacts"]],
+            "counts": counts, "report": report}
 
 
-def _apply_contact_changes(changes, stamp):
-    """Update known contacts: filled cells overwrite; the lead source only when empty."""
-    if not changes:
-        return set()
+def _save(job, plan, step, actor, flow):
+    """Write one chunk of the plan (inside the caller's transaction)."""
+    kind, start, end = step
+    items = plan[kind][start:end]
+    stamp = now()
+    if kind == "contact_updates":
+        engine.update_details(Contact, CONTACT_FIELDS + UTM_FIELDS, items, stamp)
+    elif kind == "company_updates":
+        engine.update_details(Company, tuple(COMPANY_FIELDS.values()), items, stamp)
+    else:
+        _create(job, items, actor, flow, stamp)
+
+
+def _create(job, groups, actor, flow, stamp):
+    """New companies and contacts by the rules (R9, R20, R22 owners from the flow,
+    R15-R17 for the initial status) through the set functions of `engine`."""
+    count = sum(len(group["contacts"]) for group in groups)
+    owners = [owner.id for owner in next_owners(flow, count)] if count else []
+    owners += [None] * (count - len(owners))
+    turn = iter(owners)
+    category = category_for(job)
+    new_companies, contacts = [], []
+    for group in groups:
+        group_owners = [next(turn) for _ in group["contacts"]]
+        if isinstance(group["company"], dict):
+            new_companies.append((group, {**group["company"], "category": category.id,
+                                          "owner": group_owners[0] if group_owners else None}))
+        for values, owner in zip(group["contacts"], group_owners):
+            contacts.append((group, {**values, "owner": owner}))
+    company_ids = engine.create_companies([row for _, row in new_companies], actor, stamp)
+    for (group, _), company_id in zip(new_companies, company_ids):
+        group["id"] = company_id
+    engine.create_contacts(
+        [{**row, "company": group.get("id", group["company"])} for group, row in contacts],
+        actor, assigned=flow is not None, run_rules=True, stamp=stamp)
+
+
+def _contact_updates(changes):
+    """{id: values after} of known contacts whose values change: filled cells overwrite;
+    the lead source only when it is empty (first touch, R21)."""
     fields = CONTACT_FIELDS + UTM_FIELDS
     current = {}
     ids = list(changes)
@@ -713,24 +749,21 @@ def _apply_contact_changes(changes, stamp):
         for values in (Contact.select(Contact.id, *[getattr(Contact, f) for f in fields])
                        .where(Contact.id.in_(ids[start:start + BATCH])).dicts()):
             current[values["id"]] = values
-    updates = []
+    updates = {}
     for contact_id, change in changes.items():
         before = current[contact_id]
         after = dict(before)
         after.update({k: v for k, v in change["values"].items() if k != "email"})
         if not any(before[name] for name in UTM_FIELDS) and change["utm"]:
-            after.update(change["utm"])  # first touch (R21)
+            after.update(change["utm"])
         if after != before:
-            updates.append(after)
-    _bulk_update(Contact, fields, updates, stamp)
-    return {values["id"] for values in updates}
+            updates[contact_id] = after
+    return updates
 
 
-def _apply_company_changes(changes, stamp):
-    """Update known companies with the filled cells of their rows."""
+def _company_updates(changes):
+    """{id: values after} of known companies the filled cells of their rows change."""
     changes = {k: v for k, v in changes.items() if v}
-    if not changes:
-        return set()
     fields = tuple(COMPANY_FIELDS.values())
     current = {}
     ids = list(changes)
@@ -738,197 +771,23 @@ def _apply_company_changes(changes, stamp):
         for values in (Company.select(Company.id, *[getattr(Company, f) for f in fields])
                        .where(Company.id.in_(ids[start:start + BATCH])).dicts()):
             current[values["id"]] = values
-    updates = []
+    updates = {}
     for company_id, values in changes.items():
         before = current[company_id]
         after = {**before, **values}
         if after != before:
-            updates.append(after)
-    _bulk_update(Company, fields, updates, stamp)
-    return {values["id"] for values in updates}
-
-
-def _create(job, actor, stamp, companies, contacts):
-    """Insert the new companies and contacts with their history, owners and rules."""
-    if not companies and not contacts:
-        return
-    category = category_for(job)
-    categories = {c.id: c for c in Category.select()}
-    initial = LeadStatus.initial()
-    flow = DistributionFlow.get_or_none(DistributionFlow.id == job.flow_id) \
-        if job.flow_id else None
-    owners = next_owners(flow, len(contacts)) if contacts else []
-    for contact, owner in zip(contacts, owners):
-        contact.values["owner"] = owner.id
-        if isinstance(contact.company, _NewCompany) and contact.company.owner is None:
-            contact.company.owner = owner.id
-
-    company_ids = _reserve_ids(Company, len(companies))
-    for company, new_id in zip(companies, company_ids):
-        company.id = new_id
-    _bulk_insert(Company, [{"id": c.id, **c.values, "category": category.id, "owner": c.owner,
-                            "created_at": stamp, "updated_at": stamp} for c in companies])
-    history = [{"kind": History.CATEGORY, "company": c.id, "to_category": category.id,
-                "created_at": stamp, "source": actor.source, "source_label": actor.label}
-               for c in companies]
-
-    # R9: the company's category says whether a new contact starts at the initial status.
-    company_category = {}
-    existing_ids = sorted({c.company for c in contacts if not isinstance(c.company, _NewCompany)})
-    for start in range(0, len(existing_ids), BATCH):
-        chunk = existing_ids[start:start + BATCH]
-        company_category.update(Company.select(Company.id, Company.category)
-                                .where(Company.id.in_(chunk)).tuples())
-    contact_ids = _reserve_ids(Contact, len(contacts))
-    rows, started = [], {}
-    for contact, new_id in zip(contacts, contact_ids):
-        contact.id = new_id
-        company_id = contact.company.id if isinstance(contact.company, _NewCompany) \
-            else contact.company
-        category_id = category.id if isinstance(contact.company, _NewCompany) \
-            else company_category[company_id]
-        active = categories[category_id].lead_status_active
-        rows.append({"id": new_id, **contact.values, "company": company_id,
-                     "lead_status": initial.id if active else None,
-                     "status_changed_at": stamp if active else None,
-                     "created_at": stamp, "updated_at": stamp})
-        if active:
-            history.append({"kind": History.LEAD_STATUS, "company": company_id,
-                            "contact": new_id, "to_status": initial.id, "created_at": stamp,
-                            "source": actor.source, "source_label": actor.label})
-            started.setdefault(category_id, set()).add(company_id)
-        if contact.values.get("owner"):
-            history.append({**owner_history(new_id, company_id, contact.values["owner"], actor),
-                            "created_at": stamp})
-    _bulk_insert(Contact, rows)
-    _bulk_insert(History, history)
-    _run_rules(started, categories, initial, actor, stamp)
-
-
-def _run_rules(started, categories, initial, actor, stamp):
-    """R15 rule 4 for the initial status, judged once per category (R16 depends on it alone).
-
-    A change moves every company of that category like `move_company` does
-    and records the rule (R19); a rule asking to confirm leaves a pending
-    suggestion on each company, as nobody is at hand to answer (R17).
-    """
-    for category_id, company_ids in started.items():
-        outcome = evaluate(Event("status_set", Company(category=category_id), initial))
-        if outcome.action == "none":
-            continue
-        ids = sorted(company_ids)
-        if outcome.action == "propose":
-            _bulk_insert(CategorySuggestion, [
-                {"company": company_id, "rule": outcome.rule.id, "from_category": category_id,
-                 "proposed_category": outcome.category.id, "state": CategorySuggestion.PENDING,
-                 "source": actor.source, "source_label": actor.label, "created_at": stamp}
-                for company_id in ids])
-            continue
-        target = outcome.category
-        label = rule_label(outcome.rule, initial.name)
-        for start in range(0, len(ids), BATCH):
-            chunk = ids[start:start + BATCH]
-            (Company.update(category=target.id, updated_at=stamp)
-             .where(Company.id.in_(chunk)).execute())
-            if target.lead_status_active and not categories[category_id].lead_status_active:
-                reset_contacts_to_initial_status(Contact.company.in_(chunk),
-                                                 Actor(source="rule", label=label))
-        _bulk_insert(History, [
-            {"kind": History.CATEGORY, "company": company_id, "from_category": category_id,
-             "to_category": target.id, "created_at": stamp, "source": "rule",
-             "source_label": label} for company_id in ids])
-
-
-# --- Bulk SQL: one prepared statement per table, rows sent in batches ----------------------
-
-def _reserve_ids(model, count):
-    """Ids for `count` new rows, so related rows can point at them before they exist.
-
-    SQLite: the write transaction holds the only write lock (BEGIN
-    IMMEDIATE), so the ids after the largest one are ours. PostgreSQL: taken
-    from the table's sequence, which no other transaction will hand out.
-    """
-    if count == 0:
-        return []
-    table = model._meta.table_name
-    if is_sqlite():
-        top = database.execute_sql(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"').fetchone()[0]
-        return list(range(top + 1, top + 1 + count))
-    cursor = database.execute_sql(
-        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-        (f'"{table}"', count))
-    return [row[0] for row in cursor.fetchall()]
-
-
-def _converters(fields):
-    """Per field, how a Python value goes into a statement (dates as peewee stores them)."""
-    sqlite = is_sqlite()
-
-    def convert(field_object):
-        if isinstance(field_object, DateTimeField) and sqlite:
-            return lambda value: None if value is None else str(value)
-        if isinstance(field_object, (CharField, TextField, IntegerField, ForeignKeyField)):
-            return lambda value: value  # the rows already hold str / int / None
-        return field_object.db_value
-    return [convert(f) for f in fields]
-
-
-def _bulk_insert(model, rows):
-    """INSERT every row (dicts by field name; missing fields get their default)."""
-    if not rows:
-        return
-    fields = [f for f in model._meta.sorted_fields if f.name != "id" or "id" in rows[0]]
-    converters = _converters(fields)
-    missing = object()
-    defaults = [(f.default if f.default is not None else None) for f in fields]
-    names = [f.name for f in fields]
-    params = []
-    for row in rows:
-        values = []
-        for name, default, convert in zip(names, defaults, converters):
-            value = row.get(name, missing)
-            if value is missing:
-                value = default() if callable(default) else default
-            values.append(convert(value))
-        params.append(values)
-    columns = ", ".join(f'"{f.column_name}"' for f in fields)
-    _execute_many(f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ',
-                  len(fields), params)
-
-
-def _bulk_update(model, field_names, rows, stamp):
-    """UPDATE each row (dicts with id and `field_names`), updated_at set to `stamp`."""
-    if not rows:
-        return
-    fields = [model._meta.fields[name] for name in field_names] + [model.updated_at]
-    param = database.param
-    assignments = ", ".join(f'"{f.column_name}" = {param}' for f in fields)
-    sql = f'UPDATE "{model._meta.table_name}" SET {assignments} WHERE "id" = {param}'
-    converters = _converters(fields)
-    params = []
-    for row in rows:
-        values = {**row, "updated_at": stamp}
-        params.append([convert(values[f.name]) for f, convert in zip(fields, converters)]
-                      + [row["id"]])
-    cursor = database.cursor()
-    if is_sqlite():
-        cursor.executemany(sql, params)
-    else:
-        from psycopg2.extras import execute_batch
-        execute_batch(cursor, sql, params, page_size=BATCH)
-
-
-def _execute_many(insert_prefix, width, params):
-    cursor = database.cursor()
-    if is_sqlite():
-        placeholders = ", ".join("?" * width)
-        cursor.executemany(f"{insert_prefix}({placeholders})", params)
-    else:
-        from psycopg2.extras import execute_values
-        execute_values(cursor, f"{insert_prefix}%s", params, page_size=BATCH)
+            updates[company_id] = after
+    return updates
 
 
 # --- Reading jobs -----------------------------------------------------------------------------
+
+def job_of_import(job):
+    """The queue's job that runs this import (the latest), or None."""
+    from .jobs import Job
+    return (Job.select().where(Job.kind == "import", Job.subject == job.id)
+            .order_by(Job.id.desc()).first())
+
 
 def recent_jobs(user, limit=20):
     """The latest imports: an admin sees everyone's, others their own."""

@@ -1,32 +1,11 @@
-"""The rules of SPEC.md (R1-R13, R20) as functions a view, a CLI command,
-a web form or a test can call alike. Each write runs in one transaction."""
-from dataclasses import dataclass
-
+"""The rules of SPEC.md (R7-R13, R20) on one record, as a view, a CLI command, a
+web form or a test calls them: each is the set rule of `engine.py` on a set of
+one, and the timeline that reads the history back."""
 from peewee import JOIN
 
-from .db import database
-from .schema import N_, Category, Company, Contact, History, LeadStatus, User, now
-
-
-class RuleViolation(Exception):
-    """A change the rules refuse. `message` is a translatable msgid."""
-
-    def __init__(self, message, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who makes a change: a user, or a rule / form / import with a label (R20)."""
-    user: User | None = None
-    source: str = "user"
-    label: str = ""
-
-    @classmethod
-    def system(cls, label=""):
-        return cls(source="system", label=label)
+from . import engine
+from .engine import Actor, RuleViolation  # noqa: F401 - the names every caller imports
+from .schema import N_, Category, Company, Contact, History, LeadStatus, User
 
 
 def lead_status_is_active(contact):
@@ -34,55 +13,42 @@ def lead_status_is_active(contact):
     return contact.company.category.lead_status_active
 
 
-def _history(kind, company, actor, **changes):
-    return History.create(kind=kind, company=company, actor=actor.user,
-                          source=actor.source, source_label=actor.label, **changes)
-
-
-# --- Companies and contacts (R7-R12, R20) ------------------------------------
+# --- Companies and contacts (R7-R12, R20): the set rules of engine.py on one record ----
 
 def create_company(actor, **fields):
     """Create a company; its first category is recorded in its history (R20)."""
-    with database.atomic():
-        company = Company.create(**fields)
-        _history(History.CATEGORY, company, actor, to_category=company.category)
-    return company
+    fields["category"] = getattr(fields["category"], "id", fields["category"])
+    fields["owner"] = getattr(fields.get("owner"), "id", fields.get("owner"))
+    [company_id] = engine.create_companies([fields], actor)
+    return Company.get_by_id(company_id)
 
 
 def create_contact(company, actor, **fields):
     """R9: under a company whose category has lead status active, start at the initial status."""
-    with database.atomic():
-        contact = Contact(company=company, **fields)
-        if company.category.lead_status_active:
-            contact.lead_status = LeadStatus.initial()
-            contact.status_changed_at = now()
-        contact.save()
-        if contact.lead_status_id:
-            _history(History.LEAD_STATUS, company, actor, contact=contact,
-                     to_status=contact.lead_status)
-    return contact
+    fields["owner"] = getattr(fields.get("owner"), "id", fields.get("owner"))
+    [contact_id], _ = engine.create_contacts([{**fields, "company": company.id}], actor)
+    return Contact.get_by_id(contact_id)
 
 
 def set_lead_status(contact, status, actor):
-    """R8, R6, R20: set a contact's lead status; returns False when nothing changed."""
-    if not lead_status_is_active(contact):
+    """R8, R6, R20: set a contact's lead status without asking the categorization rules
+    (categorization.set_lead_status_with_rules does); returns False when nothing changed."""
+    return change_lead_status(contact, status, actor, run_rules=False) is not None
+
+
+def change_lead_status(contact, status, actor, **options):
+    """The set rule on one contact: RuleViolation when R8 refuses it, None when it already
+    had the status, else the engine's report. The contact object follows the change."""
+    report = engine.set_lead_status([contact.id], status, actor, **options)
+    if report.skipped:
         raise RuleViolation(
             N_("Lead status is not active for the category of %(company)s."),
             company=contact.company.name)
-    if status.retired:
-        raise RuleViolation(N_("The lead status %(status)s is retired."), status=status.name)
-    if contact.lead_status_id == status.id:
-        return False
-    with database.atomic():
-        previous = contact.lead_status_id
-        contact.lead_status = status
-        contact.status_changed_at = now()
-        contact.updated_at = now()
-        contact.version = (contact.version or 0) + 1
-        contact.save()
-        _history(History.LEAD_STATUS, contact.company, actor, contact=contact,
-                 from_status=previous, to_status=status)
-    return True
+    if not report.changed:
+        return None
+    contact.lead_status, contact.version = status, report.before[contact.id][2] + 1
+    contact.status_changed_at = contact.updated_at = report.stamp
+    return report
 
 
 def assign_owner(contact, owner, actor):
@@ -90,36 +56,12 @@ def assign_owner(contact, owner, actor):
 
     A deactivated user takes no new leads; returns False when nothing changed.
     """
-    owner_id = owner.id if owner else None
-    if contact.owner_id == owner_id:
+    report = engine.set_owner([contact.id], owner, actor)
+    if not report.changed:
         return False
-    if owner is not None and not owner.active:
-        raise RuleViolation(N_("%(name)s no longer works here."), name=owner.name,
-                            field="owner")
-    with database.atomic():
-        previous = contact.owner_id
-        contact.owner = owner_id
-        contact.updated_at = now()
-        contact.version = (contact.version or 0) + 1
-        contact.save(only=[Contact.owner, Contact.updated_at, Contact.version])
-        _history(History.OWNER, contact.company_id, actor, contact=contact.id,
-                 from_owner=previous, to_owner=owner_id)
+    contact.owner = owner.id if owner else None
+    contact.version = Contact.get_by_id(contact.id).version
     return True
-
-
-def record_owner_changes(contact_ids, owner_id, actor):
-    """Owner history rows for many contacts about to get `owner_id`, in one INSERT ... SELECT.
-
-    Call it in the transaction of the UPDATE, before it, so `from_owner` is still the old one.
-    """
-    (History.insert_from(
-        Contact.select(Contact.company, Contact.id, Contact.owner, owner_id, History.OWNER,
-                       now(), actor.user.id if actor.user else None, actor.source, actor.label)
-        .where(Contact.id.in_(contact_ids)),
-        [History.company, History.contact, History.from_owner, History.to_owner,
-         History.kind, History.created_at, History.actor, History.source,
-         History.source_label])
-     .execute())
 
 
 def move_company(company, category, actor, reset_statuses=True):
@@ -132,43 +74,11 @@ def move_company(company, category, actor, reset_statuses=True):
     the ones to come back to. Returns False when the company already had
     the category.
     """
-    if category.id == company.category_id:
+    report = engine.move_companies([company.id], category, actor, reset_statuses)
+    if not report.changed:
         return False
-    if category.retired:
-        raise RuleViolation(N_("The category %(category)s is retired."), category=category.name)
-    previous = Category.get_by_id(company.category_id)
-    with database.atomic():
-        company.category = category
-        company.updated_at = now()
-        company.save()
-        _history(History.CATEGORY, company, actor,
-                 from_category=previous, to_category=category)
-        if (reset_statuses and category.lead_status_active
-                and not previous.lead_status_active):
-            reset_contacts_to_initial_status(Contact.company == company, actor)
+    company.category = category
     return True
-
-
-def reset_contacts_to_initial_status(which_contacts, actor):
-    """R10: the contacts matching `which_contacts` get the initial status, each change recorded."""
-    initial = LeadStatus.initial()
-    changed_at = now()
-    # One INSERT ... SELECT records every contact's change, then one UPDATE
-    # makes it, so a company (or a whole category) costs two statements.
-    (History.insert_from(
-        Contact.select(Contact.company, Contact.id, Contact.lead_status,
-                       initial.id, History.LEAD_STATUS, changed_at,
-                       actor.user.id if actor.user else None, actor.source, actor.label)
-        .where(which_contacts
-               & ((Contact.lead_status.is_null()) | (Contact.lead_status != initial))),
-        [History.company, History.contact, History.from_status, History.to_status,
-         History.kind, History.created_at, History.actor, History.source,
-         History.source_label])
-     .execute())
-    (Contact.update(lead_status=initial, status_changed_at=changed_at,
-                    version=Contact.version + 1)
-     .where(which_contacts)
-     .execute())
 
 
 def timeline(company=None, contact=None, limit=30):

@@ -179,6 +179,9 @@ class History(BaseModel):
     company = ForeignKeyField(Company, backref="history", on_delete="CASCADE")
     contact = ForeignKeyField(Contact, null=True, backref="history", on_delete="CASCADE")
     from_status = ForeignKeyField(LeadStatus, null=True, backref="+")
+    # Since when the contact had `from_status` (its status date before this
+    # change): undo puts it back, and it is the time spent in that status.
+    from_status_since = DateTimeField(null=True)
     to_status = ForeignKeyField(LeadStatus, null=True, backref="+")
     from_category = ForeignKeyField(Category, null=True, backref="+")
     to_category = ForeignKeyField(Category, null=True, backref="+")

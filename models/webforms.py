@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 from peewee import (JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField,
                     IntegerField, TextField, fn)
 
+from . import engine
 from .audit import describe_changes, record_audit
-from .categorization import Event, apply_rules
 from .db import BaseModel, database, is_sqlite
 from .distribution import DistributionFlow, next_owners, record_assignment
 from .rules import Actor, RuleViolation, create_company, create_contact
@@ -359,8 +359,6 @@ def submit_web_form(form, submission, ip_hash="", at=None):
             if not contact.phone and values.get("phone"):
                 contact.phone, changed = values["phone"], True
             owner = next(iter(next_owners(flow)), None) if contact.owner_id is None else None
-            if owner is not None:
-                contact.owner, changed = owner, True
             if changed:
                 contact.updated_at = now()
                 contact.save()
@@ -389,12 +387,12 @@ def _create_lead(form, values, utm, flow, actor):
                                  category=category_for(form), owner=owner)
     contact = create_contact(company, actor, first_name=first_name[:NAME_MAX],
                              last_name=last_name[:NAME_MAX], email=email,
-                             phone=values.get("phone", ""), owner=owner, **utm)
+                             phone=values.get("phone", ""), **utm)
     if owner is not None:
         record_assignment(contact, owner, actor)
     if contact.lead_status_id:
-        apply_rules(Event("status_set", company, contact.lead_status), actor)
-    return contact, company
+        engine.status_event(contact.lead_status, {company.id: company.category_id}, actor)
+    return Contact.get_by_id(contact.id), company
 
 
 def submissions_of(form):

@@ -179,3 +179,14 @@ def sqlite_db(sqlite_database_url):
     database.connect()
     yield database
     database.close()
+
+
+@pytest.fixture
+def job_worker(database_url):
+    """A real job consumer (worker threads, scheduler, heartbeat) on this test's queue,
+    as `flask run` starts one; stopped at the end."""
+    from models.jobs import bind_queue, start_consumer, stop_consumer
+    bind_queue(database_url)
+    consumer = start_consumer(workers=2)
+    yield consumer
+    stop_consumer(consumer)

@@ -1,6 +1,6 @@
 """One blueprint per screen; `register` wires them and the shared hooks."""
 from . import (auth, board, categories, cli, companies, contacts, dashboards, distribution, errors,
-               events, i18n, imports, public_forms, sales, search, selections, settings,
+               events, i18n, imports, jobs, public_forms, sales, search, selections, settings,
                statuses, users, webforms, workflow)
 from .common import oob
 
@@ -8,7 +8,7 @@ from .common import oob
 def register(app):
     for module in (auth, board, companies, contacts, dashboards, events, sales, search,
                    selections, settings, categories, statuses, users, workflow, webforms,
-                   distribution, public_forms, imports):
+                   distribution, public_forms, imports, jobs):
         app.register_blueprint(module.bp)
     app.register_blueprint(cli.bp)
     errors.register(app)

@@ -1,4 +1,4 @@
-"""Command-line tasks: `flask --app app setup | migrate | demo | create-user`."""
+"""Command-line tasks: `flask --app app setup | migrate | demo | worker | create-user`."""
 import time
 
 import click
@@ -54,6 +54,16 @@ def setup_command():
                        + f" (password: {DEMO_PASSWORD}).")
         else:
             click.echo("Database is up to date.")
+
+
+@bp.cli.command("worker")
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Jobs run side by side.")
+def worker_command(threads):
+    """Run jobs from the queue (bulk updates, imports, exports) until stopped (Ctrl+C)."""
+    from models.jobs import run_consumer
+    click.echo(f"Job worker: {threads} threads; stop with Ctrl+C.")
+    run_consumer(workers=threads)
 
 
 @bp.cli.command("create-user")

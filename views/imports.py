@@ -1,11 +1,10 @@
 """Import: a spreadsheet export of companies and contacts, in four steps (admins, managers).
 
 Upload → map the columns (a mapping can be remembered) → preview the first
-rows with their problems → import. The import runs in a background thread
-and writes its progress to its job row; the status page polls it with
-htmx every second, so the request that starts it answers at once and a
-reload or another server process shows the same progress (see
-`models/imports.py` for why the write itself is one transaction).
+rows with their problems → import. The import runs as a job on the queue
+(models/jobs.py) and writes its progress to its rows; the status page polls
+it with htmx every second, so the request that starts it answers at once and
+a reload or another server process shows the same progress.
 
 The app refuses bodies over MAX_CONTENT_LENGTH (256 KB) before any view
 runs, and the global CSRF check reads the body. Only the upload raises its
@@ -21,8 +20,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from models import Actor, Category, RuleViolation
 from models.distribution import active_flows
 from models.imports import (IMPORT_FIELDS, MAX_BYTES, PREVIEW_ROWS, ImportJob, ImportMapping,
-                            create_job, job_table, preview, recent_jobs, refresh_state,
+                            create_job, job_of_import, job_table, preview, recent_jobs,
                             saved_mapping_for, saved_mappings, set_mapping, start_import)
+from models.jobs import workers_alive
 from models.webforms import default_lead_category
 
 from .common import get_or_404, render, rule_message
@@ -159,7 +159,7 @@ def run(job_id):
     """Step 4: start the import; the status page shows its progress."""
     job = job_or_404(job_id)
     try:
-        start_import(job)
+        start_import(job, current_user._get_current_object())
     except RuleViolation:
         pass  # already running or done: the status page says which
     return redirect(url_for("imports.show", job_id=job.id))
@@ -168,8 +168,10 @@ def run(job_id):
 @bp.get("/<int:job_id>")
 def show(job_id):
     """The import's progress (polled while it runs), then its report."""
-    job = refresh_state(job_or_404(job_id))
+    job = job_or_404(job_id)
     if job.state in ("uploaded", "mapped"):
         return redirect(url_for("imports.mapping" if job.state == "uploaded"
                                 else "imports.preview_rows", job_id=job.id))
-    return render("imports/show.html", "progress", job=job, describe=describe)
+    queued = job_of_import(job)
+    return render("imports/show.html", "progress", job=job, describe=describe, queued=queued,
+                  workers_alive=queued is not None and queued.active and workers_alive())

@@ -9,23 +9,24 @@ and everything works without JavaScript. Forms that post (bulk update,
 save as selection) carry the criteria as the versioned JSON of
 models.search instead.
 """
-import codecs
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from flask import Blueprint, Response, request, stream_with_context, url_for
+from flask import (Blueprint, Response, current_app, redirect, request, stream_with_context,
+                   url_for)
 from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from models import CATEGORY_GROUPS, Actor, LeadStatus, RuleViolation, User
-from models.bulk import REASONS, BulkReport, bulk_set_lead_status, bulk_set_owner
+from models import CATEGORY_GROUPS, Actor, LeadStatus, RuleViolation
+from models.bulk import (ACTIONS, REASONS, BulkReport, bulk_target, check_bulk,
+                         run_bulk_now)
+from models.export import Labels, csv_chunks
+from models.tasks import start_bulk_job, start_export_job
 from models.schema import N_
 from models.search import (ENTITIES, FIELDS, MAX_CRITERIA, ME, OPERATORS, CriteriaError,
-                           Vocabulary, export_rows, fields_for, normal_sort, parse_criteria,
+                           Vocabulary, fields_for, normal_sort, parse_criteria,
                            run_criteria)
 from models.selections import (add_matches, add_members, can_change, remove_members,
                                visible_selection, visible_selections)
@@ -37,7 +38,8 @@ from .i18n import group_label, status_name
 bp = Blueprint("search", __name__)
 
 PER_PAGE = 50
-EXPORT_CHUNK = 1000
+IMMEDIATE_ROWS = 1000  # a bulk update of more rows runs as a job
+EXPORT_DIRECT_ROWS = 20_000  # larger exports are offered as a job
 
 # The columns of a result list, in display order; the name is always first.
 COLUMNS = {
@@ -312,7 +314,8 @@ class BulkOutcome:
     """What a bulk form did: the action, what it set (status, owner, selection), the report."""
     action: str
     target: object
-    report: BulkReport
+    report: BulkReport | None
+    job: object = None  # a large update runs as a job (models/jobs.py)
 
 
 def parse_bulk_form(form):
@@ -334,20 +337,29 @@ def parse_bulk_form(form):
 
 
 def run_bulk(matches, form, selection=None):
-    """Carry out a bulk form on `matches` (raises BadBulkInput or RuleViolation)."""
+    """Carry out a bulk form on `matches` (raises BadBulkInput or RuleViolation).
+
+    A lead status or owner for more than IMMEDIATE_ROWS rows runs as a job;
+    the answer then shows its progress.
+    """
     action, target, ids = parse_bulk_form(form)
     user = current_user._get_current_object()
     actor = Actor(user, source="bulk", label="Bulk update")
-    if action == "status":
-        status = LeadStatus.get_or_none(LeadStatus.id == target)
-        if status is None or matches.entity != "contacts":
-            raise BadBulkInput(gettext("Choose a lead status from the list."))
-        return BulkOutcome(action, status, bulk_set_lead_status(matches, status, actor, ids))
-    if action == "owner":
-        owner = User.get_or_none(User.id == target)
-        if owner is None:
-            raise BadBulkInput(gettext("Choose an owner from the list."))
-        return BulkOutcome(action, owner, bulk_set_owner(matches, owner, actor, ids))
+    if action in ACTIONS:
+        chosen = bulk_target(action, target)
+        if chosen is None or (action == "status" and matches.entity != "contacts"):
+            raise BadBulkInput(gettext("Choose a lead status from the list.")
+                               if action == "status" else
+                               gettext("Choose an owner from the list."))
+        check_bulk(matches, action, chosen, ids)
+        if ids is None:
+            total = matches.count()
+            if total > current_app.config.get("BULK_IMMEDIATE_ROWS", IMMEDIATE_ROWS):
+                job = start_bulk_job(user, action, chosen.id, total,
+                                     criteria=None if selection else form.get("criteria"),
+                                     selection=selection.id if selection else None)
+                return BulkOutcome(action, chosen, None, job)
+        return BulkOutcome(action, chosen, run_bulk_now(matches, action, chosen, actor, ids))
     if action == "remove":
         if selection is None or not selection.is_static:
             raise BadBulkInput(gettext("Choose what to set from the list."))
@@ -374,7 +386,7 @@ def bulk_summary(outcome):
                         status=status_name(target))
     if outcome.action == "owner":
         return ngettext("%(num)s row given to %(owner)s.", "%(num)s rows given to %(owner)s.",
-                        report.updated, owner=target.name)
+                        report.updated, owner=target.name if target else "?")
     if outcome.action == "remove":
         return ngettext("%(num)s row taken out of %(selection)s.",
                         "%(num)s rows taken out of %(selection)s.", report.updated,
@@ -386,98 +398,39 @@ def bulk_summary(outcome):
 
 # --- Export --------------------------------------------------------------------------
 
-# Formula injection: a cell starting with one of these is run by spreadsheet
-# programs. A quote in front keeps it text. Phone numbers like "+46 8 123"
-# are left alone.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-PHONE_LIKE = re.compile(r"^[+\-]?[0-9 ()./-]*$")
-
-
-def safe_cell(value):
-    if isinstance(value, str) and value.startswith(FORMULA_START) and \
-            not PHONE_LIKE.fullmatch(value):
-        return "'" + value
-    return value
-
-
-def export_header(entity, columns):
+def export_labels(entity, columns):
+    """The names an exported file shows, in the user's language."""
     header = [gettext("Name")]
     for column in columns:
         if column == "source":
             header += [gettext("UTM source"), gettext("UTM medium"), gettext("UTM campaign")]
-        else:
+        elif column != "contacts":
             header.append(gettext(COLUMNS[entity][column]))
-    return header
-
-
-def export_cells(entity, columns, row, names):
-    """One CSV line: names in the user's language, dates as ISO 8601.
-
-    `names` keeps each status's and group's name as worked out the first
-    time: looking up the user's language for every cell of 100,000 rows cost
-    more than the query.
-    """
-    cells = []
-    for column, value in zip(["name"] + columns, row):
-        if column == "name" and isinstance(value, tuple):
-            cells.append(" ".join(part for part in value if part))
-        elif column == "source":
-            cells.extend(value)
-        elif column == "status":
-            cells.append(_named(names, "status", value and value.id, lambda: status_name(value)))
-        elif column == "group":
-            cells.append(_named(names, "group", value, lambda: group_label(value)))
-        elif column in ("category", "owner"):
-            cells.append(value.name if value else "")
-        elif column == "created":
-            cells.append(value.isoformat(sep=" ") if hasattr(value, "isoformat") else value)
-        else:
-            cells.append(value if value is not None else "")
-    return [safe_cell(cell) for cell in cells]
-
-
-def _named(names, kind, key, label):
-    if not key:
-        return ""
-    if (kind, key) not in names:
-        names[kind, key] = label()
-    return names[kind, key]
+    return Labels(header, {s.id: status_name(s) for s in LeadStatus.select()},
+                  {code: group_label(code) for code in CATEGORY_GROUPS})
 
 
 def csv_response(matches, columns, sort, filename, separator):
-    """Stream every matching row as CSV: UTF-8 with a byte order mark, a header row.
-
-    The byte order mark makes Excel read the file as UTF-8 (å, ä, ö, ø, æ)
-    instead of the Windows code page. Excel also splits lines on the list
-    separator of the computer's region, which is ";" in the Nordics (the
-    decimal point there is a comma), so the separator is a choice that
-    defaults by the user's language. Rows go out a chunk at a time as they
-    are read from the database.
-    """
-    entity = matches.entity
-    columns = [c for c in columns if c != "contacts"]
-    vocabulary = Vocabulary()
-
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=separator, lineterminator="\r\n")
-        buffer.write(codecs.BOM_UTF8.decode("utf-8"))
-        writer.writerow(export_header(entity, columns))
-        rows = export_rows(matches, ["name"] + columns, sort, vocabulary)
-        names = {}
-        for number, row in enumerate(rows, 1):
-            writer.writerow(export_cells(entity, columns, row, names))
-            if number % EXPORT_CHUNK == 0:
-                yield buffer.getvalue().encode("utf-8")
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue().encode("utf-8")
-
-    response = Response(stream_with_context(generate()), mimetype="text/csv")
+    """Stream every matching row as CSV (models/export.py), a chunk at a time as the
+    rows are read from the database."""
+    labels = export_labels(matches.entity, columns)
+    chunks = (data for data, _ in csv_chunks(matches, columns, sort, labels, separator))
+    response = Response(stream_with_context(chunks), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = attachment(filename)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def export_job(matches, columns, sort, filename, separator, criteria=None, selection=None):
+    """A large export as a job (its page offers the file when done)."""
+    labels = export_labels(matches.entity, columns)
+    job = start_export_job(current_user._get_current_object(), matches.count(),
+                           [c for c in columns if c != "contacts"], sort,
+                           {"header": labels.header, "statuses": labels.statuses,
+                            "groups": labels.groups},
+                           separator, filename, criteria=criteria, selection=selection)
+    return redirect(url_for("jobs.show", job_id=job.id))
 
 
 def attachment(filename):
@@ -630,10 +583,11 @@ def bulk_refused(message, criteria=None):
     return results_after_bulk(criteria, status=422, error=message)
 
 
-@bp.get("/search/export.csv")
+@bp.route("/search/export.csv", methods=["GET", "POST"])
 @login_required
 def export():
-    """The matching rows as CSV, with the chosen columns, streamed."""
+    """The matching rows as CSV, with the chosen columns: streamed (GET), or made by a
+    job for a download when done (POST, offered for large results)."""
     context_entity = entity_from(request.args) or "contacts"
     rows, errors = editor_rows(request.args, context_entity)
     try:
@@ -645,6 +599,9 @@ def export():
         return error_response(422, criteria_message(error))
     columns, sort, _ = list_settings(request.args, context_entity)
     filename = gettext("contacts") if context_entity == "contacts" else gettext("companies")
+    if request.method == "POST":
+        return export_job(matches, columns, sort, f"{filename}.csv",
+                          separator_from(request.args), criteria=criteria.to_json())
     return csv_response(matches, columns, sort, f"{filename}.csv", separator_from(request.args))
 
 
@@ -672,3 +629,4 @@ def bulk_reason(reason):
 
 
 bp.add_app_template_global(bulk_summary, "bulk_summary")
+bp.add_app_template_global(EXPORT_DIRECT_ROWS, "export_direct_rows")

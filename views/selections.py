@@ -19,7 +19,7 @@ from .common import render, rule_message, wants_fragment
 from .errors import error_response
 from .search import (PER_PAGE, BadBulkInput, Listing, bulk_choices, criteria_args,
                      criteria_message, csv_response, describe_criteria, list_settings,
-                     run_bulk, separator_from)
+                     run_bulk, separator_from, export_job)
 
 bp = Blueprint("selections", __name__)
 
@@ -155,10 +155,11 @@ def bulk(selection_id):
     return selection_page(selection, args, 200, "results", outcome=outcome)
 
 
-@bp.get("/selections/<int:selection_id>/export.csv")
+@bp.route("/selections/<int:selection_id>/export.csv", methods=["GET", "POST"])
 @login_required
 def export(selection_id):
-    """The selection's rows as CSV with the chosen columns, streamed."""
+    """The selection's rows as CSV with the chosen columns: streamed (GET), or made by a
+    job for a download when done (POST, offered for large selections)."""
     selection = visible_or_404(selection_id)
     try:
         matches = selection_matches(selection, current_user)
@@ -166,6 +167,9 @@ def export(selection_id):
         return error_response(422, criteria_message(error))
     columns, sort, _ = list_settings(request.args, selection.entity)
     filename = "".join(c if c.isalnum() or c in "-_" else "-" for c in selection.name)[:60]
+    if request.method == "POST":
+        return export_job(matches, columns, sort, f"{filename or 'selection'}.csv",
+                          separator_from(request.args), selection=selection.id)
     return csv_response(matches, columns, sort, f"{filename or 'selection'}.csv",
                         separator_from(request.args))
 

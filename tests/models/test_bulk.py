@@ -11,7 +11,9 @@ from models.search import Criteria, Matches, parse_criteria, run_criteria
 
 @pytest.fixture
 def rita(db):
-    return User.create(email="rita@example.test", name="Rita", password_hash="-")
+    """A manager: bulk changes of other people's leads are a manager's right (R30)."""
+    return User.create(email="rita@example.test", name="Rita", password_hash="-",
+                       role="manager")
 
 
 def status(name):

@@ -233,7 +233,7 @@ def test_r19_triggering_change_and_rule_change_are_one_transaction(lead_company,
 
     def broken_move(*args, **kwargs):
         raise RuntimeError("disk full")
-    monkeypatch.setattr("models.categorization.move_company", broken_move)
+    monkeypatch.setattr("models.engine.move_companies", broken_move)  # the rule's move (R19)
     with pytest.raises(RuntimeError):
         set_lead_status_with_rules(contact, status("Qualified"), rep)
     assert Contact.get_by_id(contact.id).lead_status.name == "Open"

@@ -1,6 +1,5 @@
 """CSV import: many leads at once by the rules of R9, R17, R20, R21 (lead source) and R22."""
 import codecs
-import time
 from collections import Counter
 
 import pytest
@@ -261,22 +260,34 @@ def test_r15_r19_rule_without_confirmation_moves_the_new_companies_once(manager)
     assert {c.lead_status.name for c in Contact.select()} == {"Open"}
 
 
-def test_a_failure_half_way_leaves_nothing_half_written(manager):
-    """All or nothing: the whole write is one transaction; the job says it failed."""
+def test_a_failure_stops_at_a_whole_chunk_and_the_next_run_goes_on_from_it(manager,
+                                                                            monkeypatch):
+    """Saved a chunk per transaction: a failure leaves whole chunks only, and running
+    the import again finishes it with nothing written twice."""
+    import models.imports
+    monkeypatch.setattr(models.imports, "CHUNK_ROWS", 2)
     create_company(Actor(manager), name="Fjällbo AB", category=Category.get(name="Lead"))
-    before = snapshot()
-    job = create_job(manager, "leads.csv", NORDIC.encode("utf-8"))
+    lines = ["Company;E-mail"] + [f"Firma {n};p{n}@firma{n}.se" for n in range(10)]
+    job = create_job(manager, "leads.csv", "\n".join(lines).encode())
     set_mapping(job, Actor(manager), job.columns)
 
-    def crash():
-        # Updates of known rows are written by now; the creates come next.
-        raise RuntimeError("disk full")
+    def crash(index):
+        if index == 3:
+            raise RuntimeError("disk full")
 
-    job = run_import(job.id, on_saving=crash)
-    assert job.state == "failed" and "Nothing was saved" in job.error
-    assert snapshot() == before
-    assert Company.get(name="Fjällbo AB").city == ""
-    assert job.content == ""
+    with pytest.raises(RuntimeError):
+        run_import(job.id, on_chunk=crash)
+    job = ImportJob.get_by_id(job.id)
+    assert job.saved_items == 3 and job.state == "saving"
+    # Three whole chunks of one company and its contact each, nothing of the fourth.
+    assert Contact.select().count() == 3 and Company.select().count() == 4
+    assert History.select().where(History.kind == "lead_status").count() == 3
+
+    job = run_import(job.id)
+    assert job.state == "done" and job.created_count == 10
+    assert Contact.select().count() == 10 and Company.select().count() == 11
+    assert History.select().where(History.kind == "lead_status").count() == 10
+    assert job.content == "" and job.plan == ""
 
 
 def test_preview_names_each_rows_problems_and_action(manager):
@@ -315,21 +326,21 @@ def test_html_in_cells_is_kept_as_text(manager):
     assert Contact.get().first_name == "<b>Bo</b>"
 
 
-def test_50000_rows_import_in_under_a_minute(manager):
-    """The requirement: a 50,000-row file (5 MB, Windows-1252, semicolons) in under 60 s."""
+def test_a_large_file_is_saved_in_chunks_with_owners_in_turn(manager, monkeypatch):
+    """5,000 rows (Windows-1252, semicolons) across many chunks; the time of 50,000 is a
+    row of bench/run.py."""
+    import models.imports
+    monkeypatch.setattr(models.imports, "CHUNK_ROWS", 700)
     reps = [make_user(f"rep{n}@example.test") for n in range(4)]
     flow = save_flow(None, Actor(manager), "Nordics", "round_robin", True,
                      [u.id for u in reps])
     lines = ["Företag;Förnamn;Efternamn;E-post;Telefon;Ort;utm_source;utm_campaign"]
     lines += [f"Företag {n // 2} AB;Åsa{n};Öberg;asa{n}@foretag{n // 2}.se;070-123 {n % 100};"
-              f"Göteborg;linkedin;spring" for n in range(50_000)]
-    data = "\r\n".join(lines).encode("cp1252")
-    started = time.perf_counter()
-    job = imported(manager, data, flow=flow)
-    elapsed = time.perf_counter() - started
+              f"Göteborg;linkedin;spring" for n in range(5_000)]
+    job = imported(manager, "\r\n".join(lines).encode("cp1252"), flow=flow)
     assert job.state == "done", job.error
-    assert (job.created_count, job.refused_count) == (50_000, 0)
-    assert Contact.select().count() == 50_000 and Company.select().count() == 25_000
-    assert elapsed < 60, f"{elapsed:.1f} s"
+    assert (job.created_count, job.refused_count) == (5_000, 0)
+    assert Contact.select().count() == 5_000 and Company.select().count() == 2_500
     assert sorted(Counter(c.owner_id for c in Contact.select(Contact.owner)).values()) == \
-        [12_500] * 4
+        [1_250] * 4
+    assert History.select().where(History.kind == "owner").count() == 5_000

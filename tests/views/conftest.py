@@ -60,6 +60,12 @@ def client(app, users):
 
 
 @pytest.fixture
+def manager_client(app, users):
+    """A client signed in as the manager (bulk changes of anyone's leads, R30)."""
+    return sign_in(app.test_client(), "manager@example.test")
+
+
+@pytest.fixture
 def admin_client(app, users):
     return sign_in(app.test_client(), "admin@example.test")
 

@@ -51,8 +51,8 @@ def wait_until_finished(job_id, timeout=30):
     raise AssertionError("the import did not finish")
 
 
-def test_manager_imports_a_nordic_file_step_by_step(manager_client, users):
-    """Upload → guessed mapping → preview with row problems → background run → report."""
+def test_manager_imports_a_nordic_file_step_by_step(manager_client, users, job_worker):
+    """Upload → guessed mapping → preview with row problems → a job on the queue → report."""
     flow = save_flow(None, Actor(users["admin"]), "Nordics", "round_robin", True,
                      [users["rep"].id])
     response = upload(manager_client, NORDIC.encode("cp1252"))
@@ -99,22 +99,24 @@ def test_progress_fragment_polls_while_the_import_runs(manager_client):
     job.state = "saving"
     job.save()
     fragment = manager_client.get(f"/import/{job.id}", headers=HTMX).data.decode()
-    assert "nothing is saved" in fragment and "<progress" in fragment
+    assert "a part at a time" in fragment and "<progress" in fragment
     page = manager_client.get(f"/import/{job.id}").data.decode()
     assert "<html" in page and 'hx-trigger="every 1s"' in page
 
 
-def test_stale_run_is_reported_as_interrupted(manager_client):
+def test_without_a_job_worker_the_page_says_so(manager_client):
+    """No consumer running: the progress says the job waits for one, not forever silent."""
     upload(manager_client, NORDIC.encode("utf-8"))
     job = ImportJob.get()
-    job.state = "saving"
-    job.heartbeat_at = models.schema.now().replace(year=2020)
-    job.save()
+    page = manager_client.get(f"/import/{job.id}/mapping").data.decode()
+    manager_client.post(f"/import/{job.id}/mapping", data=mapping_form(page))
+    manager_client.post(f"/import/{job.id}/run")
     page = manager_client.get(f"/import/{job.id}").data.decode()
-    assert "The import was interrupted. Nothing was saved." in page
+    assert "No job worker is running" in page and 'hx-trigger="every 1s"' in page
+    assert Contact.select().count() == 0
 
 
-def test_utf8_bom_with_commas_is_read_too(manager_client):
+def test_utf8_bom_with_commas_is_read_too(manager_client, job_worker):
     data = codecs.BOM_UTF8 + "Company,Name,E-mail\r\nFjällbo AB,Åsa Öberg,asa@fjallbo.se\r\n" \
         .encode("utf-8")
     upload(manager_client, data)

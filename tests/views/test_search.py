@@ -1,6 +1,7 @@
 """The Search screen: criteria in the query string, fragments, results, bulk update
 (R8, R17) and CSV export."""
 import csv
+import time
 import io
 import json
 
@@ -133,10 +134,10 @@ def bulk(client, criteria, headers=HTMX, **form):
     return client.post("/search/bulk", data={"criteria": criteria, **form}, headers=headers)
 
 
-def test_r8_bulk_update_reports_updated_and_skipped_rows(client, sample):
+def test_r8_bulk_update_reports_updated_and_skipped_rows(manager_client, sample):
     """A mix of eligible (lead) and ineligible (customer) contacts, ticked."""
     ids = [sample["anna"].id, sample["bo"].id, sample["cai"].id]
-    response = bulk(client, criteria_json(), action=f"status:{status_id('Contacting')}",
+    response = bulk(manager_client, criteria_json(), action=f"status:{status_id('Contacting')}",
                     scope="ticked", id=ids)
     body = response.data.decode()
     assert response.status_code == 200
@@ -148,11 +149,11 @@ def test_r8_bulk_update_reports_updated_and_skipped_rows(client, sample):
     assert Contact.get_by_id(sample["cai"].id).lead_status is None
 
 
-def test_r17_bulk_update_leaves_suggestions_and_shows_no_dialog(client, sample):
+def test_r17_bulk_update_leaves_suggestions_and_shows_no_dialog(manager_client, sample):
     save_rules({("status_set", status_id("Qualified")): {
         "enabled": True, "target_category_id": Category.get(name="Opportunity").id,
         "ask_confirm": True}}, Actor())
-    body = bulk(client, criteria_json(), action=f"status:{status_id('Qualified')}",
+    body = bulk(manager_client, criteria_json(), action=f"status:{status_id('Qualified')}",
                 scope="all").data.decode()
     assert "2 contacts set to Qualified." in body
     assert "1 category suggestion waits on its company's card" in body
@@ -161,9 +162,9 @@ def test_r17_bulk_update_leaves_suggestions_and_shows_no_dialog(client, sample):
                                              CategorySuggestion.source == "bulk").count() == 1
 
 
-def test_bulk_owner_on_all_matching_rows(client, sample, users):
+def test_bulk_owner_on_all_matching_rows(manager_client, sample, users):
     criteria = criteria_json(("category_group", "in", ["potential"]))
-    body = bulk(client, criteria, action=f"owner:{users['manager'].id}", scope="all").data
+    body = bulk(manager_client, criteria, action=f"owner:{users['manager'].id}", scope="all").data
     assert "2 rows given to Manager." in body.decode()
     assert {c.owner_id for c in Contact.select().where(Contact.company == sample["lead"])} == \
         {users["manager"].id}
@@ -206,6 +207,39 @@ def test_bulk_to_a_retired_status_is_refused(client, sample):
     response = bulk(client, criteria_json(), action=f"status:{status_id('Nurture')}",
                     scope="all")
     assert response.status_code == 422 and b"retired" in response.data
+
+
+def test_r30_a_reps_bulk_update_skips_other_peoples_leads(client, sample, users):
+    """Reps bulk-update only their own leads; the others are counted as skipped (R30)."""
+    body = bulk(client, criteria_json(), action=f"status:{status_id('Contacting')}",
+                scope="all").data.decode()
+    assert "1 contact set to Contacting." in body
+    assert "2 skipped because they are someone else's" in body
+    assert Contact.get_by_id(sample["anna"].id).lead_status.name == "Contacting"
+    assert Contact.get_by_id(sample["bo"].id).lead_status.name == "Open"
+    body = bulk(client, criteria_json(), action=f"owner:{users['rep'].id}",
+                scope="all").data.decode()
+    assert "0 rows given to Rep." in body and "skipped because they are someone else's" in body
+    assert Contact.get_by_id(sample["bo"].id).owner_id is None
+
+
+def test_a_large_bulk_update_runs_as_a_job_with_its_report(app, manager_client, sample,
+                                                           job_worker):
+    """Above a small size the answer is a progress bar at once; the real consumer runs
+    the job and its page shows the same report as an immediate update."""
+    from models.jobs import Job
+    app.config["BULK_IMMEDIATE_ROWS"] = 1
+    body = bulk(manager_client, criteria_json(), action=f"status:{status_id('Contacting')}",
+                scope="all").data.decode()
+    job = Job.get()
+    assert f'hx-get="/jobs/{job.id}"' in body and "runs in the background" in body
+    deadline = time.monotonic() + 30
+    while Job.get_by_id(job.id).active and time.monotonic() < deadline:
+        time.sleep(0.05)
+    page = manager_client.get(f"/jobs/{job.id}", headers=HTMX).data.decode()
+    assert "2 contacts set to Contacting." in page and "hx-trigger" not in page
+    assert "1 skipped because its lead status is not active" in page
+    assert Contact.get_by_id(sample["bo"].id).lead_status.name == "Contacting"
 
 
 def read_csv(response, delimiter=","):

@@ -149,18 +149,18 @@ def test_static_members_taken_out_and_added_from_a_search(client, sample):
     assert SelectionMember.select().count() == 2
 
 
-def test_bulk_status_on_a_selection(client, sample):
-    save(client, "Open leads")
+def test_bulk_status_on_a_selection(manager_client, sample):
+    save(manager_client, "Open leads")
     selection = Selection.get()
     contacting = LeadStatus.get(LeadStatus.name == "Contacting")
-    response = client.post(f"/selections/{selection.id}/bulk", headers=HTMX,
+    response = manager_client.post(f"/selections/{selection.id}/bulk", headers=HTMX,
                            data={"action": f"status:{contacting.id}", "scope": "all"})
     body = response.data.decode()
     assert body.lstrip().startswith('<section id="results"')
     assert "2 contacts set to Contacting." in body
     # The dynamic selection re-runs: nobody is open any more.
     assert "This selection is empty." in body
-    bad = client.post(f"/selections/{selection.id}/bulk", headers=HTMX,
+    bad = manager_client.post(f"/selections/{selection.id}/bulk", headers=HTMX,
                       data={"action": f"status:{contacting.id}", "id": ["x"]})
     assert bad.status_code == 422 and b"could not be read" in bad.data
 
