@@ -228,13 +228,13 @@ class FeedHub:
     # --- SQLite: one reader asks for what is new ---------------------------------------
 
     def _poll(self):
-        while self._keep_reading():
+        # ensure_running has just read the newest id: the first read can wait.
+        while not self._wake.wait(self.poll_seconds) and self._keep_reading():
             try:
                 self.read_new()
             except Exception:  # noqa: BLE001 - the reader must outlive a bad moment
                 log.exception("The change feed could not be read; trying again")
                 time.sleep(1)
-            self._wake.wait(self.poll_seconds)
 
     def read_new(self):
         """Read the changes after the newest one seen (SQLite's poll; a catch-up)."""

@@ -10,8 +10,10 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def app(database_url):
+    # The feed is read when a request asks (sync), not by a poll in the background
+    # whose queries would land in the tests' query counts.
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "tests", "TESTING": True,
-                      "WTF_CSRF_ENABLED": False})
+                      "WTF_CSRF_ENABLED": False, "FEED_POLL_SECONDS": 3600})
     models.database.connect(reuse_if_open=True)
     yield app
     app.extensions["feed"].close()  # its reader, if a test started it
