@@ -18,7 +18,9 @@ from .db import database
 from .rules import Actor, RuleViolation, move_company, set_lead_status
 from .schema import (CURRENCIES, N_, POTENTIAL, SALE_STATUSES, TRIGGERS, CategorizationRule,
                      Category, CategorySuggestion, Company, LeadStatus, Sale, User, now)
+from .values import clean_name
 
+TITLE_MAX = 200
 SALE_EVENTS = {"sold": "sale_sold", "lost": "sale_lost"}
 
 
@@ -113,8 +115,7 @@ def set_lead_status_with_rules(contact, status, actor):
 
 def validate_sale(title, amount, currency, sale_date, status):
     """R14: a title, an amount of zero or more, a known currency and status, a date."""
-    if not (title or "").strip():
-        raise RuleViolation(N_("A sale needs a title."))
+    clean_name(title, TITLE_MAX, field="title", missing=N_("A sale needs a title."))
     try:
         amount = Decimal(str(amount))
     except (InvalidOperation, ValueError):

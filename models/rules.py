@@ -5,16 +5,9 @@ from dataclasses import dataclass
 from peewee import JOIN
 
 from .db import database
+from .errors import RuleViolation
 from .schema import N_, Category, Company, Contact, History, LeadStatus, User, now
-
-
-class RuleViolation(Exception):
-    """A change the rules refuse. `message` is a translatable msgid."""
-
-    def __init__(self, message, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
+from .values import clean_email, clean_name, clean_phone, clean_text, clean_url
 
 
 @dataclass(frozen=True)
@@ -41,16 +34,96 @@ def _history(kind, company, actor, **changes):
 
 # --- Companies and contacts (R7-R12, R20) ------------------------------------
 
+COMPANY_TEXT = {"city": 100, "country": 100}
+CONTACT_TEXT = {"title": 100, "utm_source": 100, "utm_medium": 100, "utm_campaign": 100,
+                "utm_term": 100, "utm_content": 100}
+NAME_MAX = 200
+PERSON_NAME_MAX = 100
+
+
+def _common_fields(values):
+    for name, check in (("email", clean_email), ("phone", clean_phone)):
+        if name in values:
+            values[name] = check(values[name], field=name)
+
+
+def company_fields(fields):
+    """A company's own fields as they are stored, whoever writes them (forms, web forms,
+    import, API): a visible name, a well-formed e-mail, an http(s) website. A
+    refusal names its field."""
+    values = dict(fields)
+    if "name" in values:
+        values["name"] = clean_name(values["name"], NAME_MAX,
+                                    missing=N_("A company needs a name."))
+    for name, limit in COMPANY_TEXT.items():
+        if name in values:
+            values[name] = clean_text(values[name], limit, name)
+    if "website" in values:
+        values["website"] = clean_url(values["website"])
+    _common_fields(values)
+    return values
+
+
+def contact_fields(fields, new=False):
+    """A contact's own fields as they are stored: names that show, a well-formed e-mail.
+
+    A contact needs a name or an e-mail address (a web form lead may have
+    only an address).
+    """
+    values = dict(fields)
+    for name in ("first_name", "last_name"):
+        if new:
+            values.setdefault(name, "")
+        if name in values:
+            values[name] = clean_name(values[name], PERSON_NAME_MAX, field=name,
+                                      required=False)
+    for name, limit in CONTACT_TEXT.items():
+        if name in values:
+            values[name] = clean_text(values[name], limit, name)
+    _common_fields(values)
+    named = [values.get(name) for name in ("first_name", "last_name", "email")
+             if new or name in values]
+    if not any(named):
+        raise RuleViolation(N_("A contact needs a name or an e-mail address."),
+                            field="first_name")
+    return values
+
+
 def create_company(actor, **fields):
     """Create a company; its first category is recorded in its history (R20)."""
+    fields = company_fields(fields)
     with database.atomic():
         company = Company.create(**fields)
         _history(History.CATEGORY, company, actor, to_category=company.category)
     return company
 
 
+def update_company(company, actor, **fields):
+    """Change a company's own fields (not its category: see move_company)."""
+    fields = company_fields(fields)
+    with database.atomic():
+        for name, value in fields.items():
+            setattr(company, name, value)
+        company.updated_at = now()
+        company.save()
+    return company
+
+
+def update_contact(contact, actor, owner, **fields):
+    """Change a contact's own fields and, recorded in its history, its owner: all or nothing."""
+    fields = contact_fields(fields)
+    with database.atomic():
+        for name, value in fields.items():
+            setattr(contact, name, value)
+        contact.updated_at = now()
+        contact.save()
+        assign_owner(contact, owner, actor)
+    return contact
+
+
 def create_contact(company, actor, **fields):
     """R9: under a company whose category has lead status active, start at the initial status."""
+    fields = contact_fields(fields, new=True)
     with database.atomic():
         contact = Contact(company=company, **fields)
         if company.category.lead_status_active:

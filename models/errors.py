@@ -1,0 +1,10 @@
+"""The one exception every rule raises when it refuses a change."""
+
+
+class RuleViolation(Exception):
+    """A change the rules refuse. `message` is a translatable msgid."""
+
+    def __init__(self, message, **params):
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
