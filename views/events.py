@@ -22,7 +22,8 @@ bp = Blueprint("events", __name__)
 def last_seen_id():
     """Where the client left off: Last-Event-ID on reconnect, ?after= or now."""
     raw = request.headers.get("Last-Event-ID") or request.args.get("after") or ""
-    return int(raw) if raw.isdigit() else None
+    # ASCII digits only, at most 18 ("²" is a digit to isdigit(), not to int()).
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
 
 
 # PostgreSQL hands out a history id when the row is inserted, not when its
