@@ -11,7 +11,7 @@ from .statuses import (add_lead_status, make_initial_status, reorder_lead_status
                        restore_lead_status, retire_lead_status, save_lead_status)
 from .audit import audit_entries, record_audit
 from .schema import (CATEGORY_GROUPS, LANGUAGES, POTENTIAL, ROLES, TABLES, AuditLog, Category,
-                     Company, Contact, History, LeadStatus, User)
+                     Company, Contact, History, LeadStatus, LoginFailure, User)
 from .setup import create_default_lists, upgrade_database
 from .tally import LeadDaily, LeadTally, daily_counts, tally_counts
 from .users import create_user, deactivate_user, reactivate_user, reset_password, update_user
