@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from peewee import JOIN
 
 from .db import database
-from .errors import RuleViolation
+from .errors import InvalidFields, RuleViolation
 from .schema import N_, Category, Company, Contact, History, LeadStatus, User, now
 from .values import clean_email, clean_name, clean_phone, clean_text, clean_url
 
@@ -34,34 +34,37 @@ def _history(kind, company, actor, **changes):
 
 # --- Companies and contacts (R7-R12, R20) ------------------------------------
 
-COMPANY_TEXT = {"city": 100, "country": 100}
 CONTACT_TEXT = {"title": 100, "utm_source": 100, "utm_medium": 100, "utm_campaign": 100,
                 "utm_term": 100, "utm_content": 100}
 NAME_MAX = 200
 PERSON_NAME_MAX = 100
 
 
-def _common_fields(values):
-    for name, check in (("email", clean_email), ("phone", clean_phone)):
+def _checked(values, checks):
+    """`values` with each (field, check, keyword arguments) of `checks` applied to the
+    fields present; every refusal is collected, so a form can show them all at once."""
+    refusals = []
+    for name, check, arguments in checks:
         if name in values:
-            values[name] = check(values[name], field=name)
+            try:
+                values[name] = check(values[name], field=name, **arguments)
+            except RuleViolation as refusal:
+                refusals.append(refusal)
+    if len(refusals) == 1:
+        raise refusals[0]
+    if refusals:
+        raise InvalidFields(refusals)
+    return values
 
 
 def company_fields(fields):
     """A company's own fields as they are stored, whoever writes them (forms, web forms,
     import, API): a visible name, a well-formed e-mail, an http(s) website. A
     refusal names its field."""
-    values = dict(fields)
-    if "name" in values:
-        values["name"] = clean_name(values["name"], NAME_MAX,
-                                    missing=N_("A company needs a name."))
-    for name, limit in COMPANY_TEXT.items():
-        if name in values:
-            values[name] = clean_text(values[name], limit, name)
-    if "website" in values:
-        values["website"] = clean_url(values["website"])
-    _common_fields(values)
-    return values
+    return _checked(dict(fields), [
+        ("name", clean_name, {"limit": NAME_MAX, "missing": N_("A company needs a name.")}),
+        ("city", clean_text, {"limit": 100}), ("country", clean_text, {"limit": 100}),
+        ("website", clean_url, {}), ("email", clean_email, {}), ("phone", clean_phone, {})])
 
 
 def contact_fields(fields, new=False):
@@ -71,16 +74,13 @@ def contact_fields(fields, new=False):
     only an address).
     """
     values = dict(fields)
-    for name in ("first_name", "last_name"):
-        if new:
-            values.setdefault(name, "")
-        if name in values:
-            values[name] = clean_name(values[name], PERSON_NAME_MAX, field=name,
-                                      required=False)
-    for name, limit in CONTACT_TEXT.items():
-        if name in values:
-            values[name] = clean_text(values[name], limit, name)
-    _common_fields(values)
+    if new:
+        values = {"first_name": "", "last_name": "", **values}
+    name_rule = {"limit": PERSON_NAME_MAX, "required": False}
+    values = _checked(values, [
+        ("first_name", clean_name, name_rule), ("last_name", clean_name, name_rule),
+        *((name, clean_text, {"limit": limit}) for name, limit in CONTACT_TEXT.items()),
+        ("email", clean_email, {}), ("phone", clean_phone, {})])
     named = [values.get(name) for name in ("first_name", "last_name", "email")
              if new or name in values]
     if not any(named):

@@ -53,13 +53,16 @@ def rule_message(error: RuleViolation):
 
 
 def show_refusal(form, error):
-    """A refused change's message next to the form field it names, else returned for
-    the caller to show above the form."""
-    name = error.params.get("field")
-    if name in form:
-        form[name].errors = [*form[name].errors, rule_message(error)]
-        return None
-    return rule_message(error)
+    """A refused change's message next to the form field it names (each field's, when
+    several were refused at once), else returned for the caller to show above the form."""
+    unplaced = None
+    for refusal in getattr(error, "refusals", [error]):
+        name = refusal.params.get("field")
+        if name in form:
+            form[name].errors = [*form[name].errors, rule_message(refusal)]
+        else:
+            unplaced = unplaced or rule_message(refusal)
+    return unplaced
 
 
 def int_arg(name, default=None, values=None):

@@ -408,6 +408,17 @@ def test_company_form_applies_the_models_rules(client, users, data, message):
     assert Company.select().count() == before
 
 
+def test_every_refused_field_is_named_at_once(client, users):
+    response = client.post("/companies/new", data={
+        "name": "\u200b", "website": "javascript:alert(1)", "email": ".anna@x.se",
+        "owner": 0, "category": Category.get(name="Lead").id})
+    page = response.data.decode()
+    assert response.status_code == 422
+    assert page.count('class="field-error"') == 3
+    assert "invisible characters" in page and "Enter a full address" in page \
+        and ".anna@x.se is not a valid e-mail address." in page
+
+
 def test_a_website_without_scheme_gets_https(client, users):
     client.post("/companies/new", data={"name": "Webb AB", "owner": 0, "website": "www.webb.se",
                                         "category": Category.get(name="Lead").id})
