@@ -1258,14 +1258,15 @@ def tile_unchanged(kind, params, ctx, fingerprint):
     spec = CATALOGUE.get(kind)
     since, _, rest = (fingerprint or "").partition(".")
     day, _, extra = rest.partition(".")
-    if spec is None or not since.isdigit():
+    since = as_int(since)
+    if spec is None or since is None:
         return False
     if day != (ctx.today.isoformat() if "day" in spec.extra else ""):
         return False
     if extra != _extra_state(spec):
         return False
     news = list(History.select(History.kind, History.company, History.contact)
-                .where(History.id > int(since))
+                .where(History.id > since)
                 .order_by(History.id)
                 .limit(CHANGES_LOOKED_AT + 1).tuples())
     news = [row for row in news if row[0] in spec.depends_on]
