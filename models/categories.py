@@ -6,8 +6,10 @@ from .db import database
 from .engine import reset_to_initial_status
 from .rules import Actor, RuleViolation
 from .schema import CATEGORY_GROUPS, N_, POTENTIAL, Category, Company, Contact
+from .values import clean_name, clean_text
 
 AREA = "categories"
+DESCRIPTION_MAX = 1000
 
 
 def _check_group(group):
@@ -24,11 +26,8 @@ def _check_lead_status_flag(group, enabled):
 
 
 def _check_name(name, category_id=None):
-    name = (name or "").strip()
-    if not name:
-        raise RuleViolation(N_("A category needs a name."), field="name")
-    if len(name) > 100:
-        raise RuleViolation(N_("A category name can be at most 100 characters."), field="name")
+    name = clean_name(name, 100, missing=N_("A category needs a name."),
+                      too_long=N_("A category name can be at most 100 characters."))
     same = Category.select().where(fn.LOWER(Category.name) == name.lower())
     if category_id is not None:
         same = same.where(Category.id != category_id)
@@ -94,6 +93,7 @@ def save_category(category, actor, name, group, description="", lead_status_enab
     is_new = category is None
     category = category or Category()
     name = _check_name(name, None if is_new else category.id)
+    description = clean_text(description, DESCRIPTION_MAX, "description", multiline=True)
     before = {"name": category.name, "group": category.group,
               "lead_status_enabled": category.lead_status_enabled,
               "description": category.description}
@@ -101,7 +101,7 @@ def save_category(category, actor, name, group, description="", lead_status_enab
     with database.atomic():
         category.name = name
         category.group = group
-        category.description = (description or "").strip()
+        category.description = description
         category.lead_status_enabled = bool(lead_status_enabled)
         if is_new:
             last = Category.select(fn.MAX(Category.sort_order)).scalar()

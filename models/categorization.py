@@ -16,11 +16,13 @@ from peewee import JOIN
 from . import engine
 from .audit import describe_changes, record_audit
 from .db import database
-from .engine import rule_outcomes, find_rule, rule_label
+from .engine import find_rule, rule_label, rule_outcomes
 from .rules import Actor, RuleViolation, change_lead_status, move_company
 from .schema import (CURRENCIES, N_, SALE_STATUSES, TRIGGERS, CategorizationRule, Category,
                      CategorySuggestion, Company, LeadStatus, Sale, User, now)
+from .values import clean_name
 
+TITLE_MAX = 200
 SALE_EVENTS = {"sold": "sale_sold", "lost": "sale_lost"}
 
 
@@ -91,8 +93,7 @@ def _sale_event(trigger, company, actor):
 
 def validate_sale(title, amount, currency, sale_date, status):
     """R14: a title, an amount of zero or more, a known currency and status, a date."""
-    if not (title or "").strip():
-        raise RuleViolation(N_("A sale needs a title."))
+    clean_name(title, TITLE_MAX, field="title", missing=N_("A sale needs a title."))
     try:
         amount = Decimal(str(amount))
     except (InvalidOperation, ValueError):

@@ -31,9 +31,9 @@ from .db import BaseModel, database
 from .rules import RuleViolation
 from .schema import (CATEGORY_GROUPS, N_, POTENTIAL, CategorySuggestion, Company, Contact,
                      History, User, now)
-from .search import (ME, Criteria, Criterion, Matches, Vocabulary, as_int,
-                     criteria_conditions)
+from .search import ME, Criteria, Criterion, Matches, Vocabulary, criteria_conditions
 from .tally import daily_counts, tally_counts
+from .values import as_int, clean_name, has_control_character
 
 MANAGER_ROLES = ("manager", "admin")
 TEAM_ROLES = ("rep", "manager")
@@ -117,12 +117,8 @@ def dashboard_tiles(dashboard):
 # --- Changing dashboards ------------------------------------------------------------
 
 def _clean_name(name):
-    name = (name or "").strip()
-    if not name:
-        raise RuleViolation(N_("A dashboard needs a name."))
-    if len(name) > MAX_NAME:
-        raise RuleViolation(N_("Use at most %(max)s characters for the name."), max=MAX_NAME)
-    return name
+    return clean_name(name, MAX_NAME, missing=N_("A dashboard needs a name."),
+                      too_long=N_("Use at most %(max)s characters for the name."))
 
 
 def create_dashboard(user, name, tiles=()):
@@ -363,6 +359,9 @@ def _parse_param(param, value, ctx, spec):
         if not isinstance(value, str) or len(value.strip()) > MAX_NAME:
             raise TileParamError(N_("Use at most %(max)s characters for the title."), name,
                                  max=MAX_NAME)
+        if has_control_character(value):
+            raise TileParamError(N_("This text contains characters that are not allowed."),
+                                 name)
         return value.strip()
     if kind == "choice":
         if value not in [code for code, _ in param.choices]:

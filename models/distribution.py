@@ -32,6 +32,7 @@ from . import engine
 from .db import BaseModel, database, is_sqlite
 from .rules import RuleViolation
 from .schema import N_, Contact, LeadStatus, User, now
+from .values import as_int, clean_name
 
 AREA = "web_forms"  # distribution flows are audited with the web forms they serve
 NAME_MAX = 100
@@ -182,15 +183,13 @@ def record_assignment(contact, user, actor):
 # --- Admin changes ---------------------------------------------------------------------
 
 def _clean(name, strategy, member_ids):
-    name = (name or "").strip()
-    if not name:
-        raise RuleViolation(N_("A distribution flow needs a name."), field="name")
-    if len(name) > NAME_MAX:
-        raise RuleViolation(N_("A name can be at most %(limit)s characters."), limit=NAME_MAX,
-                            field="name")
+    name = clean_name(name, NAME_MAX, missing=N_("A distribution flow needs a name."),
+                      too_long=N_("A name can be at most %(limit)s characters."))
     if strategy not in STRATEGIES:
         raise RuleViolation(N_("Unknown strategy."), field="strategy")
-    member_ids = list(dict.fromkeys(int(i) for i in member_ids))
+    member_ids = list(dict.fromkeys(as_int(i) for i in member_ids))
+    if None in member_ids:
+        raise RuleViolation(N_("Unknown user."), field="members")
     known = {u.id for u in User.select(User.id).where(User.id.in_(member_ids))} \
         if member_ids else set()
     if set(member_ids) - known:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from peewee import JOIN, chunked
 
 from .db import database, is_sqlite
+from .errors import RuleViolation  # noqa: F401 - the rules raise it; callers import it here too
 from .schema import (N_, POTENTIAL, TRIGGERS, CategorizationRule, Category, CategorySuggestion,
                      Company, Contact, History, LeadStatus, now)
 
@@ -44,15 +45,6 @@ REASONS = {
     NOT_ACTIVE: N_("lead status not active"),
     NOT_YOURS: N_("someone else's"),
 }
-
-
-class RuleViolation(Exception):
-    """A change the rules refuse. `message` is a translatable msgid."""
-
-    def __init__(self, message, **params):
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params = params
 
 
 @dataclass(frozen=True)

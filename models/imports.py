@@ -45,9 +45,10 @@ from .db import BaseModel, database
 from .distribution import DistributionFlow, next_owners
 from .rules import Actor, RuleViolation
 from .schema import N_, Category, Company, Contact, User, now
-from .webforms import (CONTROL_CHARACTERS, PHONE_PATTERN, UTM_FIELDS, UTM_MAX, category_for,
+from .values import PHONE_PATTERN, clean_email, clean_name, clean_url, has_visible_character
+from .webforms import (CONTROL_CHARACTERS, UTM_FIELDS, UTM_MAX, category_for,
                        company_name_for, find_company_by_name, find_contact_by_email,
-                       single_line, split_name, valid_email)
+                       single_line, split_name)
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 100_000
@@ -318,7 +319,8 @@ def create_job(user, filename, data):
                             limit=f"{MAX_ROWS:,}")
     saved = saved_mapping_for(headers)
     mapping = saved.columns if saved else guess_mapping(headers)
-    return ImportJob.create(created_by=user, filename=single_line(filename)[:200] or "import.csv",
+    filename = single_line(CONTROL_CHARACTERS.sub("", filename or ""))[:200]
+    return ImportJob.create(created_by=user, filename=filename or "import.csv",
                             encoding=encoding, delimiter=delimiter, content=text,
                             mapping=json.dumps(mapping, ensure_ascii=False),
                             total_rows=len(rows))
@@ -356,7 +358,7 @@ def set_mapping(job, actor, mapping, category_id=None, flow_id=None, remember_as
         raise RuleViolation(N_("Choose a category for new companies."), field="category")
     if flow_id and DistributionFlow.get_or_none(DistributionFlow.id == flow_id) is None:
         raise RuleViolation(N_("Unknown distribution flow."), field="flow")
-    remember_as = single_line(remember_as)[:100]
+    remember_as = clean_name(single_line(remember_as)[:100], 100, "remember_as", required=False)
     with database.atomic():
         job.mapping = json.dumps(chosen, ensure_ascii=False)
         job.category, job.flow, job.state = category, flow_id or None, "mapped"
@@ -415,10 +417,24 @@ def clean_row(line, values):
                                  {"target": target, "limit": LIMITS[target]}))
             continue
         clean[target] = value
+    # The checks every writer applies (models.values): addresses, web addresses, names.
     for target in ("email", "company_email"):
-        if clean.get(target) and not valid_email(clean[target]):
-            row.problems.append((N_("%(email)s is not a valid e-mail address."),
-                                 {"email": clean[target]}))
+        if clean.get(target):
+            try:
+                clean[target] = clean_email(clean[target], field=target)
+            except RuleViolation:
+                row.problems.append((N_("%(email)s is not a valid e-mail address."),
+                                     {"email": clean[target]}))
+    if clean.get("company_website"):
+        try:
+            clean["company_website"] = clean_url(clean["company_website"])
+        except RuleViolation:
+            row.problems.append((N_("%(url)s is not a web address (http or https)."),
+                                 {"url": clean["company_website"][:100]}))
+    for target in ("company_name", "full_name", "first_name", "last_name"):
+        if clean.get(target) and not has_visible_character(clean[target]):
+            row.problems.append((N_("%(target)s holds only invisible characters."),
+                                 {"target": target}))
     for target in ("phone", "company_phone"):
         if clean.get(target) and not PHONE_PATTERN.match(clean[target]):
             row.problems.append((N_("The phone number %(phone)s may hold digits, spaces and "

@@ -4,8 +4,11 @@ one, and the timeline that reads the history back."""
 from peewee import JOIN
 
 from . import engine
-from .engine import Actor, RuleViolation  # noqa: F401 - the names every caller imports
-from .schema import N_, Category, Company, Contact, History, LeadStatus, User
+from .db import database
+from .engine import Actor  # noqa: F401 - the names every caller imports
+from .errors import InvalidFields, RuleViolation
+from .schema import N_, Category, Company, Contact, History, LeadStatus, User, now
+from .values import clean_email, clean_name, clean_phone, clean_text, clean_url
 
 
 def lead_status_is_active(contact):
@@ -15,16 +18,96 @@ def lead_status_is_active(contact):
 
 # --- Companies and contacts (R7-R12, R20): the set rules of engine.py on one record ----
 
+CONTACT_TEXT = {"title": 100, "utm_source": 100, "utm_medium": 100, "utm_campaign": 100,
+                "utm_term": 100, "utm_content": 100}
+NAME_MAX = 200
+PERSON_NAME_MAX = 100
+
+
+def _checked(values, checks):
+    """`values` with each (field, check, keyword arguments) of `checks` applied to the
+    fields present; every refusal is collected, so a form can show them all at once."""
+    refusals = []
+    for name, check, arguments in checks:
+        if name in values:
+            try:
+                values[name] = check(values[name], field=name, **arguments)
+            except RuleViolation as refusal:
+                refusals.append(refusal)
+    if len(refusals) == 1:
+        raise refusals[0]
+    if refusals:
+        raise InvalidFields(refusals)
+    return values
+
+
+def company_fields(fields):
+    """A company's own fields as they are stored, whoever writes them (forms, web forms,
+    import, API): a visible name, a well-formed e-mail, an http(s) website. A
+    refusal names its field."""
+    return _checked(dict(fields), [
+        ("name", clean_name, {"limit": NAME_MAX, "missing": N_("A company needs a name.")}),
+        ("city", clean_text, {"limit": 100}), ("country", clean_text, {"limit": 100}),
+        ("website", clean_url, {}), ("email", clean_email, {}), ("phone", clean_phone, {})])
+
+
+def contact_fields(fields, new=False):
+    """A contact's own fields as they are stored: names that show, a well-formed e-mail.
+
+    A contact needs a name or an e-mail address (a web form lead may have
+    only an address).
+    """
+    values = dict(fields)
+    if new:
+        values = {"first_name": "", "last_name": "", **values}
+    name_rule = {"limit": PERSON_NAME_MAX, "required": False}
+    values = _checked(values, [
+        ("first_name", clean_name, name_rule), ("last_name", clean_name, name_rule),
+        *((name, clean_text, {"limit": limit}) for name, limit in CONTACT_TEXT.items()),
+        ("email", clean_email, {}), ("phone", clean_phone, {})])
+    named = [values.get(name) for name in ("first_name", "last_name", "email")
+             if new or name in values]
+    if not any(named):
+        raise RuleViolation(N_("A contact needs a name or an e-mail address."),
+                            field="first_name")
+    return values
+
+
 def create_company(actor, **fields):
     """Create a company; its first category is recorded in its history (R20)."""
+    fields = company_fields(fields)
     fields["category"] = getattr(fields["category"], "id", fields["category"])
     fields["owner"] = getattr(fields.get("owner"), "id", fields.get("owner"))
     [company_id] = engine.create_companies([fields], actor)
     return Company.get_by_id(company_id)
 
 
+def update_company(company, actor, **fields):
+    """Change a company's own fields (not its category: see move_company)."""
+    fields = company_fields(fields)
+    with database.atomic():
+        for name, value in fields.items():
+            setattr(company, name, value)
+        company.updated_at = now()
+        company.save()
+    return company
+
+
+def update_contact(contact, actor, owner, **fields):
+    """Change a contact's own fields and, recorded in its history, its owner: all or nothing."""
+    fields = contact_fields(fields)
+    with database.atomic():
+        for name, value in fields.items():
+            setattr(contact, name, value)
+        contact.updated_at = now()
+        contact.save()
+        assign_owner(contact, owner, actor)
+    return contact
+
+
 def create_contact(company, actor, **fields):
     """R9: under a company whose category has lead status active, start at the initial status."""
+    fields = contact_fields(fields, new=True)
     fields["owner"] = getattr(fields.get("owner"), "id", fields.get("owner"))
     [contact_id], _ = engine.create_contacts([{**fields, "company": company.id}], actor)
     return Contact.get_by_id(contact_id)

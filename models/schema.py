@@ -39,6 +39,8 @@ class User(BaseModel):
     role = CharField(default="rep")
     language = CharField(default="en")
     active = BooleanField(default=True)
+    # Part of every session of this user: raising it ends them all (models.users).
+    session_version = IntegerField(default=0)
 
     # Flask-Login asks these; they are plain attributes, not Flask imports.
     is_authenticated = True
@@ -49,7 +51,9 @@ class User(BaseModel):
         return self.active
 
     def get_id(self):
-        return str(self.id)
+        """What the session cookie holds: the id and the session version
+        ("12.3"), so a raised version makes every older cookie worthless."""
+        return f"{self.id}.{self.session_version}"
 
     @property
     def is_admin(self):
@@ -64,6 +68,19 @@ class User(BaseModel):
     @classmethod
     def active_users(cls):
         return cls.select().where(cls.active == True).order_by(cls.name)  # noqa: E712
+
+
+class LoginFailure(BaseModel):
+    """A failed sign-in: keyed hashes of the e-mail address tried and of the
+    client address, never the addresses themselves (models.users throttles)."""
+    account = CharField()
+    address = CharField()
+    created_at = DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("account", "created_at"), False),
+                   (("address", "created_at"), False),
+                   (("created_at",), False))
 
 
 class Category(BaseModel):
@@ -268,5 +285,5 @@ class CategorySuggestion(BaseModel):
     chosen_category = ForeignKeyField(Category, null=True, backref="+")
 
 
-TABLES = [User, Category, LeadStatus, Company, Contact, History, AuditLog, Sale,
+TABLES = [User, LoginFailure, Category, LeadStatus, Company, Contact, History, AuditLog, Sale,
           CategorizationRule, CategorySuggestion]

@@ -34,6 +34,7 @@ from .pagination import Page
 from .rules import RuleViolation
 from .schema import (CATEGORY_GROUPS, N_, Category, CategorySuggestion, Company, Contact,
                      LeadStatus, User)
+from .values import as_int, has_control_character
 
 # --- The simple contact filter (contacts tab, board) -------------------------
 
@@ -324,6 +325,8 @@ def parse_criteria(data, vocabulary=None):
             data = json.loads(data)
         except ValueError:
             raise CriteriaError(N_("The search criteria could not be read.")) from None
+        except RecursionError:
+            raise CriteriaError(N_("The search criteria are nested too deeply.")) from None
     if not isinstance(data, dict) or not isinstance(data.get("criteria", []), list):
         raise CriteriaError(N_("The search criteria could not be read."))
     version = data.get("version")
@@ -332,7 +335,7 @@ def parse_criteria(data, vocabulary=None):
     if version > CRITERIA_VERSION:
         raise CriteriaError(N_("These criteria were saved by a newer version of Tavla."))
     entity = data.get("entity", "contacts")
-    if entity not in ENTITIES:
+    if not isinstance(entity, str) or entity not in ENTITIES:
         raise CriteriaError(N_("Unknown kind of search: %(entity)s."), entity=str(entity)[:40])
     rows = data.get("criteria", [])
     if len(rows) > MAX_CRITERIA:
@@ -381,6 +384,10 @@ def _parse_value(spec, op, value, vocabulary):
             raise CriteriaError(N_("Enter a text for %(field)s."))
         if len(value) > MAX_TEXT:
             raise CriteriaError(N_("The text for %(field)s is too long."))
+        if has_control_character(value):
+            # NUL and other control characters: PostgreSQL cannot even compare them.
+            raise CriteriaError(N_("The text for %(field)s contains characters that are not "
+                                   "allowed."))
         return value.strip()
     if kind == "period":
         return _parse_period(op, value)
@@ -396,7 +403,7 @@ def _parse_list(kind, value, vocabulary):
         raise CriteriaError(N_("Too many values for %(field)s."))
     if kind == "groups":
         for code in value:
-            if code not in CATEGORY_GROUPS:
+            if not isinstance(code, str) or code not in CATEGORY_GROUPS:
                 raise CriteriaError(N_("Unknown category group: %(value)s."),
                                     value=str(code)[:40])
         return list(dict.fromkeys(value))
@@ -415,17 +422,6 @@ def _parse_list(kind, value, vocabulary):
             raise CriteriaError(message, value=str(item)[:40])
         result.append(number)
     return list(dict.fromkeys(result))
-
-
-def as_int(value):
-    """An int from an int or a short digit string (not a bool); None otherwise."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 12:
-        return int(value)
-    return None
 
 
 def _parse_period(op, value):
@@ -481,14 +477,15 @@ def _period(criterion, column, today):
     if criterion.op == "last_days":
         # "The last 7 days" is today and the six days before it.
         return column >= _midnight(today - timedelta(days=criterion.value - 1))
-    condition = True
     ends = criterion.value
+    # Every row has a creation time: the condition of a period open at both ends.
+    condition = column.is_null(False)
     if ends.get("from"):
         condition = column >= _midnight(date.fromisoformat(ends["from"]))
-    if ends.get("to"):
-        # The end date is inclusive: everything before the next midnight.
-        before = column < _midnight(date.fromisoformat(ends["to"]) + timedelta(days=1))
-        condition = before if condition is True else (condition & before)
+    if ends.get("to") and date.fromisoformat(ends["to"]) < date.max:
+        # The end date is inclusive: everything before the next midnight. The
+        # last day there is (9999-12-31) has no next one: no end, then.
+        condition &= column < _midnight(date.fromisoformat(ends["to"]) + timedelta(days=1))
     return condition
 
 

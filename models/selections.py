@@ -14,6 +14,7 @@ from .db import BaseModel, database
 from .rules import RuleViolation
 from .schema import N_, Company, Contact, User, now
 from .search import ENTITIES, Criteria, Matches, parse_criteria, run_criteria
+from .values import clean_name
 
 DYNAMIC, STATIC = "dynamic", "static"
 KINDS = {DYNAMIC: N_("Dynamic"), STATIC: N_("Static")}
@@ -62,13 +63,9 @@ def _member_column(entity):
 
 
 def _clean_name(name):
-    name = " ".join((name or "").split())
-    if not name:
-        raise RuleViolation(N_("Give the selection a name."))
-    if len(name) > MAX_NAME:
-        raise RuleViolation(N_("A selection name can be at most %(max)s characters."),
-                            max=MAX_NAME)
-    return name
+    return clean_name(" ".join(str(name or "").split()), MAX_NAME,
+                      missing=N_("Give the selection a name."),
+                      too_long=N_("A selection name can be at most %(max)s characters."))
 
 
 def can_change(selection, user):

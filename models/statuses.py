@@ -10,6 +10,7 @@ from .audit import describe_changes, record_audit
 from .db import database
 from .rules import RuleViolation
 from .schema import LANGUAGES, N_, LeadStatus
+from .values import clean_name, clean_text
 
 AREA = "lead_statuses"
 NAME_MAX = 100
@@ -20,11 +21,8 @@ TRANSLATION_FIELDS = tuple(f"{kind}_{language}" for language in LANGUAGES
 AUDITED_FIELDS = ("name", "description") + TRANSLATION_FIELDS
 
 
-def _clean_text(value, limit, message, **params):
-    value = (value or "").strip()
-    if len(value) > limit:
-        raise RuleViolation(message, limit=limit, **params)
-    return value
+def _clean_text(value, limit, message, field=None, **params):
+    return clean_text(value, limit, field, multiline=True, too_long=message, **params)
 
 
 def _check_translations(translations):
@@ -55,12 +53,8 @@ def _check_names(name, translations, status_id):
     alone) against every other status, retired ones included: a restored
     status must not clash.
     """
-    name = (name or "").strip()
-    if not name:
-        raise RuleViolation(N_("A lead status needs a name."))
-    if len(name) > NAME_MAX:
-        raise RuleViolation(N_("A lead status name can be at most %(limit)s characters."),
-                            limit=NAME_MAX)
+    name = clean_name(name, NAME_MAX, missing=N_("A lead status needs a name."),
+                      too_long=N_("A lead status name can be at most %(limit)s characters."))
     others = [s for s in LeadStatus.select() if s.id != status_id]
     if any(s.name.casefold() == name.casefold() for s in others):
         raise RuleViolation(N_("A lead status named %(name)s already exists."), name=name)

@@ -6,39 +6,40 @@ field it is about in the `field` parameter of its RuleViolation (the message
 ignores it). There is always at least one active admin, and deactivating a
 user leaves their companies and contacts with them until someone reassigns
 them.
+
+Signing in (`authenticate`) does the same work for a known and an unknown
+address, and is throttled per account and per client address through the
+login_failure table, so every server process counts the same failures.
+A session holds the user's session version (User.get_id): signing out, a
+new password, a reset and deactivation raise it and so end every session.
 """
-import re
+import hashlib
+import hmac
+from datetime import timedelta
+from functools import lru_cache
 
 from peewee import IntegrityError, fn
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from .audit import describe_changes, record_audit
 from .db import database, is_sqlite
 from .rules import Actor, RuleViolation
-from .schema import LANGUAGES, N_, ROLES, Company, Contact, User
+from .schema import LANGUAGES, N_, ROLES, Company, Contact, LoginFailure, User, now
+from .values import EMAIL_MAX, as_int, clean_email, clean_name
 
 AREA = "users"
 ADMIN = "admin"
 NAME_MAX = 100
-EMAIL_MAX = 200
 PASSWORD_MIN = 8
 PASSWORD_MAX = 200
 AUDITED_FIELDS = ("email", "name", "role", "language")
-# Deliberately loose: something, one @, a domain with a dot, no spaces.
-# Whether the mailbox exists is the mail server's business.
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 
 
 def _clean_email(email, user_id=None):
-    """Stripped and lower-cased, well-formed and not used by another user (any case)."""
-    email = (email or "").strip().lower()
-    if not email:
+    """Well-formed (models.values), lower-cased and not used by another user (any case)."""
+    if not str(email or "").strip():
         raise RuleViolation(N_("A user needs an e-mail address."), field="email")
-    if len(email) > EMAIL_MAX:
-        raise RuleViolation(N_("An e-mail address can be at most %(limit)s characters."),
-                            limit=EMAIL_MAX, field="email")
-    if not EMAIL_PATTERN.match(email):
-        raise RuleViolation(N_("%(email)s is not a valid e-mail address."), email=email,
-                            field="email")
+    email = clean_email(email).lower()
     same = User.select().where(fn.LOWER(User.email) == email)
     if user_id is not None:
         same = same.where(User.id != user_id)
@@ -53,13 +54,7 @@ def _email_taken(email):
 
 
 def _clean_name(name):
-    name = (name or "").strip()
-    if not name:
-        raise RuleViolation(N_("A user needs a name."), field="name")
-    if len(name) > NAME_MAX:
-        raise RuleViolation(N_("A name can be at most %(limit)s characters."),
-                            limit=NAME_MAX, field="name")
-    return name
+    return clean_name(name, NAME_MAX, missing=N_("A user needs a name."))
 
 
 def _check_role(role):
@@ -155,14 +150,119 @@ def update_user(user, actor, email, name, role, language):
 
 
 def reset_password(user, actor, password):
-    """Give a user a new password; the old one stops working at once."""
+    """Give a user a new password; the old one and every open session stop working at once."""
     _check_password(password)
     with database.atomic():
         user.set_password(password)
         user.save(only=[User.password_hash])
+        end_sessions(user)
         # The entry says that it happened, never what the password is.
         record_audit(actor or Actor.system(), AREA, "password reset", user.email)
     return user
+
+
+def change_own_password(user, password):
+    """A user's new password of their own choosing; their other sessions end.
+
+    The caller signs the current session in again with the new session
+    version (the user stays signed in where they made the change).
+    """
+    _check_password(password)
+    with database.atomic():
+        user.set_password(password)
+        user.save(only=[User.password_hash])
+        end_sessions(user)
+    return user
+
+
+# --- Sessions ------------------------------------------------------------------------
+
+def end_sessions(user):
+    """Every session of `user` ends: the session version every cookie holds is raised."""
+    (User.update(session_version=User.session_version + 1)
+     .where(User.id == user.id)
+     .execute())
+    user.session_version = User.select(User.session_version).where(User.id == user.id).scalar()
+
+
+def user_for_session(token):
+    """The active user a session's token ("<id>.<session version>") belongs to, or None.
+
+    A token from before the last end_sessions, of a deactivated user, or
+    that cannot be read belongs to nobody.
+    """
+    user_id, _, version = str(token or "").partition(".")
+    user_id, version = as_int(user_id), as_int(version)
+    if user_id is None or version is None:
+        return None
+    return User.get_or_none((User.id == user_id) & (User.session_version == version)
+                            & (User.active == True))  # noqa: E712
+
+
+# --- Signing in ----------------------------------------------------------------------
+
+# Failed sign-ins counted over a sliding window: after ACCOUNT_LIMIT failures
+# for one e-mail address (from anywhere) or ADDRESS_LIMIT from one client
+# address (any e-mail), sign-ins are refused until enough of them are older
+# than the window. Refused attempts are not counted, so the real user is
+# never kept out longer than LOGIN_WINDOW after the last counted failure.
+LOGIN_WINDOW = timedelta(minutes=5)
+ACCOUNT_LIMIT = 10
+ADDRESS_LIMIT = 30
+
+
+class TooManyFailures(RuleViolation):
+    """Sign-ins are paused for this account or address; `minutes` says for how long."""
+
+
+@lru_cache(maxsize=1)
+def _stand_in_hash():
+    """A password hash made like the real ones, checked when the e-mail is unknown."""
+    return generate_password_hash("no account has this password")
+
+
+def _keyed(secret, kind, value):
+    """A keyed hash: enough to count failures by, useless for learning who tried."""
+    return hmac.new(str(secret).encode(), f"{kind}:{value}".encode(),
+                    hashlib.sha256).hexdigest()[:40]
+
+
+def _paused_until(column, key, limit, at):
+    """When sign-ins for `key` may resume, or None when they may now."""
+    limit_th_newest = (LoginFailure.select(LoginFailure.created_at)
+                       .where((column == key) & (LoginFailure.created_at > at - LOGIN_WINDOW))
+                       .order_by(LoginFailure.created_at.desc())
+                       .offset(limit - 1).limit(1)
+                       .scalar())
+    return limit_th_newest + LOGIN_WINDOW if limit_th_newest else None
+
+
+def authenticate(email, password, address, secret, at=None):
+    """The active user with this e-mail and password, or None; TooManyFailures when paused.
+
+    A password hash is checked whether or not the address belongs to
+    anyone (a stand-in hash when it does not), so the answer takes as long
+    for an unknown address as for a known one.
+    """
+    at = at or now()
+    email = str(email or "").strip().lower()
+    account, client = _keyed(secret, "account", email), _keyed(secret, "address", address)
+    paused = [until for until in (
+        _paused_until(LoginFailure.account, account, ACCOUNT_LIMIT, at),
+        _paused_until(LoginFailure.address, client, ADDRESS_LIMIT, at)) if until]
+    if paused:
+        seconds = (max(paused) - at).total_seconds()
+        raise TooManyFailures(N_("Too many failed sign-ins. Try again in %(minutes)s min."),
+                              minutes=max(1, -(-int(seconds) // 60)))
+    user = User.get_or_none(User.email == email) if len(email) <= EMAIL_MAX else None
+    matches = check_password_hash(user.password_hash if user else _stand_in_hash(),
+                                  str(password or ""))
+    if user is not None and user.active and matches:
+        return user
+    with database.atomic():
+        LoginFailure.create(account=account, address=client, created_at=at)
+        LoginFailure.delete().where(LoginFailure.created_at <= at - LOGIN_WINDOW).execute()
+    return None
 
 
 def deactivate_user(user, actor):
@@ -179,6 +279,8 @@ def deactivate_user(user, actor):
         _check_keeps_an_admin(user, "active")
         user.active = False
         user.save(only=[User.active])
+        # Reactivating the account later must not bring old sessions back.
+        end_sessions(user)
         record_audit(actor or Actor.system(), AREA, "deactivated", user.email,
                      describe_changes({"active": True}, {"active": False}))
     return True

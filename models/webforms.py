@@ -33,7 +33,8 @@ from .db import BaseModel, database, is_sqlite
 from .distribution import DistributionFlow, next_owners, record_assignment
 from .rules import Actor, RuleViolation, create_company, create_contact
 from .schema import N_, POTENTIAL, Category, Company, Contact, now
-from .users import EMAIL_PATTERN
+from .values import (PHONE_PATTERN, clean_name, clean_text, clean_url, has_visible_character,
+                     is_valid_email)
 
 AREA = "web_forms"
 
@@ -50,13 +51,13 @@ UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_conte
 UTM_MAX = 100  # longer campaign tags are cut, never a reason to lose a lead
 NAME_MAX = 100
 URL_MAX = 2000
+THANK_YOU_MAX = 5000
 # A field people do not see; a bot that fills every input fills it too.
 HONEYPOT = "homepage"
 DEFAULT_RATE_LIMIT = 5  # submissions per minute from one address
 RATE_LIMIT_MAX = 1000
-PHONE_PATTERN = re.compile(r"^[0-9+() .\-]*$")
-# C0 control characters other than tab and line breaks: never typed by a person.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters other than tab and line breaks (C0, DEL, C1): never typed by a person.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Mail providers whose domain says nothing about the person's company.
 FREE_MAIL_DOMAINS = frozenset({
     "gmail.com", "googlemail.com", "hotmail.com", "hotmail.se", "hotmail.no", "outlook.com",
@@ -200,10 +201,6 @@ def split_name(full_name):
     return (parts[0], parts[1]) if len(parts) == 2 else (parts[0], "")
 
 
-def valid_email(email):
-    return bool(EMAIL_PATTERN.match(email or ""))
-
-
 def company_name_for(company, email, full_name):
     """The company of a new lead: as given, else the e-mail's domain, else the person's name.
 
@@ -289,7 +286,9 @@ def clean_submission(form, data):
             continue
         if len(value) > FIELD_LIMITS[name]:
             errors[name] = (N_("At most %(limit)s characters."), {"limit": FIELD_LIMITS[name]})
-        elif name == "email" and not valid_email(value):
+        elif name in ("name", "company") and not has_visible_character(value):
+            errors[name] = (N_("The name holds only invisible characters."), {})
+        elif name == "email" and not is_valid_email(value):
             errors[name] = (N_("Enter a valid e-mail address."), {})
         elif name == "phone" and not PHONE_PATTERN.match(value):
             errors[name] = (N_("Use digits, spaces and + ( ) - only."), {})
@@ -422,18 +421,6 @@ def forms_with_counts():
 
 # --- Admin changes ------------------------------------------------------------------------
 
-def _clean_url(url):
-    url = (url or "").strip()
-    if not url:
-        return ""
-    parts = urlsplit(url)
-    if len(url) > URL_MAX or parts.scheme not in ("http", "https") or not parts.netloc \
-            or any(c.isspace() for c in url):
-        raise RuleViolation(N_("Enter a full address, like https://example.com/thanks"),
-                            field="redirect_url")
-    return url
-
-
 def _clean_origins(text):
     """Origins one per line (or separated by spaces or commas), as scheme://host[:port]."""
     origins = []
@@ -471,12 +458,8 @@ def _snapshot(form):
 def save_web_form(form, actor, name, category_id, flow_id, fields, redirect_url="",
                   thank_you="", allowed_origins="", rate_limit=DEFAULT_RATE_LIMIT):
     """Create (form None) or change a web form; refusals name their field."""
-    name = single_line(name)
-    if not name:
-        raise RuleViolation(N_("A web form needs a name."), field="name")
-    if len(name) > NAME_MAX:
-        raise RuleViolation(N_("A name can be at most %(limit)s characters."), limit=NAME_MAX,
-                            field="name")
+    name = clean_name(single_line(name), NAME_MAX, missing=N_("A web form needs a name."),
+                      too_long=N_("A name can be at most %(limit)s characters."))
     category = Category.get_or_none(Category.id == category_id) if category_id else None
     if category is None or (category.retired and (form is None
                                                  or form.category_id != category.id)):
@@ -484,7 +467,8 @@ def save_web_form(form, actor, name, category_id, flow_id, fields, redirect_url=
     if flow_id and DistributionFlow.get_or_none(DistributionFlow.id == flow_id) is None:
         raise RuleViolation(N_("Unknown distribution flow."), field="flow")
     config = _clean_fields(fields)
-    redirect_url = _clean_url(redirect_url)
+    thank_you = clean_text(thank_you, THANK_YOU_MAX, "thank_you", multiline=True)
+    redirect_url = clean_url(redirect_url, field="redirect_url", limit=URL_MAX)
     origins = _clean_origins(allowed_origins)
     try:
         rate_limit = int(rate_limit)
@@ -499,7 +483,7 @@ def save_web_form(form, actor, name, category_id, flow_id, fields, redirect_url=
         before = _snapshot(form)
         form.name, form.category, form.flow = name, category, flow_id or None
         form.field_config = json.dumps(config)
-        form.redirect_url, form.thank_you = redirect_url, (thank_you or "").strip()
+        form.redirect_url, form.thank_you = redirect_url, thank_you
         form.allowed_origins, form.rate_limit = origins, rate_limit
         after = _snapshot(form)
         if is_new or before != after:

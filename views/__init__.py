@@ -1,11 +1,14 @@
 """One blueprint per screen; `register` wires them and the shared hooks."""
 from . import (auth, board, categories, cli, companies, contacts, dashboards, distribution, errors,
-               events, i18n, imports, jobs, public_forms, sales, search, selections, settings,
-               statuses, users, webforms, workflow)
+               events, i18n, imports, jobs, public_forms, sales, search, security, selections,
+               settings, statuses, users, webforms, workflow)
+from models.values import is_web_url
+
 from .common import oob
 
 
 def register(app):
+    security.register(app)
     for module in (auth, board, companies, contacts, dashboards, events, sales, search,
                    selections, settings, categories, statuses, users, workflow, webforms,
                    distribution, public_forms, imports, jobs):
@@ -13,6 +16,8 @@ def register(app):
     app.register_blueprint(cli.bp)
     errors.register(app)
     app.jinja_env.globals["oob"] = oob
+    # Only http(s) addresses become links, whatever an old row may hold.
+    app.jinja_env.globals["is_web_url"] = is_web_url
     i18n.register(app)
 
     @app.after_request

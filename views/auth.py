@@ -1,7 +1,8 @@
 """Sign in and out, and the signed-in user's own settings (language, password)."""
+import re
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext, lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -10,9 +11,11 @@ from wtforms import EmailField, PasswordField, SelectField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from models import LANGUAGES, User
+from models import LANGUAGES, RuleViolation, User
+from models.users import (TooManyFailures, authenticate, change_own_password, end_sessions,
+                          user_for_session)
 
-from .common import render
+from .common import render, rule_message, show_refusal
 
 bp = Blueprint("auth", __name__)
 
@@ -35,11 +38,10 @@ def configure_login(manager):
     manager.login_view = "auth.login"
 
     @manager.user_loader
-    def load_user(user_id):
-        try:
-            return User.get_or_none((User.id == int(user_id)) & (User.active == True))  # noqa: E712
-        except ValueError:
-            return None
+    def load_user(token):
+        # The session holds "<id>.<session version>" (User.get_id): a session
+        # ended by signing out or a new password belongs to nobody any more.
+        return user_for_session(token)
 
     @manager.unauthorized_handler
     def unauthorized():
@@ -51,32 +53,54 @@ def configure_login(manager):
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
+# Browsers drop tabs and line breaks anywhere in a URL, and spaces and
+# control characters at its ends, before they follow it.
+URL_NOISE = re.compile(r"[\t\n\r]")
+URL_EDGES = "".join(chr(c) for c in range(0x21))
+
+
 def safe_next(target):
-    """Only local paths are followed after login (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    r"""Where to go after signing in: a path of this site, read as a browser reads it.
+
+    "/\t/evil.example" is "//evil.example" to a browser (another site), and
+    so is "/\evil.example"; anything with a scheme or a host is refused.
+    """
+    path = URL_NOISE.sub("", target or "").strip(URL_EDGES).replace("\\", "/")
+    parts = urlsplit(path)
+    if path.startswith("/") and not path.startswith("//") and not parts.scheme \
+            and not parts.netloc and path.isprintable():
+        return path
     return url_for("companies.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Sign in with e-mail and password."""
+    """Sign in with e-mail and password; repeated failures pause sign-ins for minutes."""
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
+    error, status = None, 200
     if form.validate_on_submit():
-        user = User.get_or_none(User.email == form.email.data.strip().lower())
-        if user and user.active and user.check_password(form.password.data):
-            login_user(user)
-            return redirect(safe_next(request.args.get("next")))
-        form.password.errors.append(gettext("Wrong e-mail or password."))
-    status = 422 if form.errors else 200
-    return render("auth/login.html", form=form, status=status)
+        try:
+            user = authenticate(form.email.data, form.password.data,
+                                request.remote_addr or "", current_app.config["SECRET_KEY"])
+        except TooManyFailures as refusal:
+            error, status = rule_message(refusal), 429
+        else:
+            if user is not None:
+                login_user(user)
+                return redirect(safe_next(request.args.get("next")))
+            form.password.errors.append(gettext("Wrong e-mail or password."))
+    if form.errors:
+        status = 422
+    return render("auth/login.html", form=form, error=error, status=status)
 
 
 @bp.post("/logout")
 def logout():
-    """Sign out."""
+    """Sign out: every session of this user ends, copies of the cookie included."""
+    if current_user.is_authenticated:
+        end_sessions(current_user._get_current_object())
     logout_user()
     return redirect(url_for("auth.login"))
 
@@ -87,10 +111,17 @@ def account():
     """The signed-in user's interface language and password."""
     form = AccountForm(obj=current_user)
     if form.validate_on_submit():
-        current_user.language = form.language.data
-        if form.password.data:
-            current_user.set_password(form.password.data)
-        current_user.save()
-        flash(gettext("Your settings were saved."))
-        return redirect(url_for("auth.account"))
+        user = current_user._get_current_object()
+        try:
+            if form.password.data:
+                # The other sessions end; this one carries on with the new version.
+                change_own_password(user, form.password.data)
+                login_user(user)
+        except RuleViolation as error:
+            show_refusal(form, error)
+        else:
+            user.language = form.language.data
+            user.save(only=[User.language])
+            flash(gettext("Your settings were saved."))
+            return redirect(url_for("auth.account"))
     return render("auth/account.html", form=form, status=422 if form.errors else 200)

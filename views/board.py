@@ -19,8 +19,9 @@ from models.search import (CompanySearch, ContactSearch, contacts_with_relations
                            search_companies, search_contacts)
 from models.selections import selection_matches, visible_selection
 from models.tally import tally_counts
+from models.values import as_int
 
-from .common import get_or_404, render, rule_message, wants_fragment
+from .common import get_or_404, int_arg, render, rule_message, wants_fragment
 from .errors import error_response
 from .i18n import status_name
 
@@ -36,10 +37,10 @@ def board_selection(entity="contacts"):
 
     Someone else's private selection, or one of the other entity, is a 404.
     """
-    raw = request.values.get("selection", "")
-    if not raw:
+    if not request.values.get("selection", ""):
         return None
-    selection = visible_selection(int(raw), current_user) if raw.isdigit() else None
+    selection_id = int_arg("selection", values=request.values)
+    selection = visible_selection(selection_id, current_user) if selection_id else None
     if selection is None or selection.entity != entity:
         abort(404)
     return selection
@@ -92,12 +93,12 @@ def board_scope(settings):
 
 
 def _board_scope(settings):
-    owner = settings["owner"]
-    owner_ids = [current_user.id] if owner == "me" else [int(owner)] if owner.isdigit() \
+    owner, category = as_int(settings["owner"]), as_int(settings.get("category", ""))
+    owner_ids = [current_user.id] if settings["owner"] == "me" else [owner] if owner is not None \
         else None
     categories = lead_board_category_ids(include_inactive=settings["group"] == "category")
-    if settings.get("category", "").isdigit():
-        categories = [c for c in categories if c == int(settings["category"])]
+    if category is not None:
+        categories = [c for c in categories if c == category]
     return owner_ids, categories
 
 
@@ -222,7 +223,7 @@ def index():
 def more_cards(by, column_id, endpoint):
     """The next page of one column's cards (the columns show the first 50)."""
     selection, settings = open_board()
-    offset = max(0, request.args.get("offset", 0, type=int))
+    offset = int_arg("offset", 0)
     query = board_query(settings, selection)
     cards = column_cards(query, column_id, settings["sort"], offset, by=COLUMN_FIELDS[by])
     total = board_counts(settings, selection, query, by).get(column_id, 0)
@@ -299,7 +300,7 @@ def menu(contact_id=None):
     contact = get_or_404(contacts_with_relations(), contact_id or 0)
     selection, settings = open_board()
     args = board_args(settings)
-    shown = request.args.get("shown", type=int)
+    shown = int_arg("shown")
     version = contact.version if shown is None else shown
     if settings["group"] == "category":
         # A category drop moves the company: the category is the card's version.
@@ -350,15 +351,15 @@ def gone():
 
 def posted(model, name):
     """The row whose id the form names under `name`, or None."""
-    return model.get_or_none(model.id == request.form.get(name, type=int))
+    return model.get_or_none(model.id == int_arg(name, values=request.form))
 
 
 @bp.post("/board/move")
 @login_required
 def move():
     """A drop (or "Move to…"): same rules as the contact card, refused on a stale card."""
-    contact_id, status = request.form.get("contact", type=int), posted(LeadStatus, "status")
-    version = request.form.get("version", type=int)
+    contact_id, status = int_arg("contact", values=request.form), posted(LeadStatus, "status")
+    version = int_arg("version", values=request.form)
     if contact_id is None or status is None or version is None:
         return gone()
     try:
@@ -381,7 +382,7 @@ def move():
 @login_required
 def undo():
     """Put back the last move (and the category change a rule made with it)."""
-    values = [request.form.get(name, type=int)
+    values = [int_arg(name, values=request.form)
               for name in ("contact", "status", "category", "version")]
     if None in values or not Contact.select().where(Contact.id == values[0]).exists():
         return error_response(422, gettext("There is nothing to undo."))
@@ -399,9 +400,9 @@ def undo():
 @login_required
 def assign():
     """A card dropped on an owner's column (owner 0: nobody) changes the contact's owner."""
-    contact_id, owner_id = (request.form.get(name, type=int) for name in ("contact", "owner"))
+    contact_id, owner_id = (int_arg(name, values=request.form) for name in ("contact", "owner"))
     owner = posted(User, "owner") if owner_id else None
-    version = request.form.get("version", type=int)
+    version = int_arg("version", values=request.form)
     if contact_id is None or owner_id is None or (owner_id and owner is None) or version is None:
         return gone()
     try:
@@ -446,8 +447,8 @@ def company_board_query(settings, selection=None):
     owner = settings["owner"]
     if owner == "me":
         criteria.owner_ids = [current_user.id]
-    elif owner.isdigit():
-        criteria.owner_ids = [int(owner)]
+    elif as_int(owner) is not None:
+        criteria.owner_ids = [as_int(owner)]
     query = search_companies(criteria)
     if selection is not None:
         query = selection_matches(selection, current_user).narrow(query)
@@ -487,7 +488,7 @@ def companies():
 def move_company_to():
     """A company dropped on a category column: moved with R10/R11, refused when stale."""
     company, category = posted(Company, "company"), posted(Category, "category")
-    shown = request.form.get("version", type=int)
+    shown = int_arg("version", values=request.form)
     if company is None or category is None or shown is None:
         return gone()
     try:
@@ -508,7 +509,7 @@ def company_column(category_id):
     """More companies of one category column."""
     category = get_or_404(Category, category_id)
     settings, query, selection = open_company_board()
-    offset = max(0, request.args.get("offset", 0, type=int))
+    offset = int_arg("offset", 0)
     cards = company_cards(query, category.id, offset)
     return render("board/_company_more.html", category=category, cards=cards,
                   total=company_column_counts(query).get(category.id, 0),
@@ -521,7 +522,7 @@ def move_contact_company():
     """A contact dropped on a category column moves its company (R10, R11) and so every
     contact of that company: the whole board is redrawn."""
     contact, category = posted(Contact, "contact"), posted(Category, "category")
-    shown = request.form.get("version", type=int)
+    shown = int_arg("version", values=request.form)
     if contact is None or category is None or shown is None:
         return gone()
     try:

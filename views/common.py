@@ -10,6 +10,7 @@ from markupsafe import Markup
 from peewee import DoesNotExist
 
 from models import RuleViolation
+from models.values import as_int
 
 from .errors import error_response
 
@@ -51,6 +52,30 @@ def rule_message(error: RuleViolation):
     return gettext(error.message, **error.params)
 
 
+def show_refusal(form, error):
+    """A refused change's message next to the form field it names (each field's, when
+    several were refused at once), else returned for the caller to show above the form."""
+    unplaced = None
+    for refusal in getattr(error, "refusals", [error]):
+        name = refusal.params.get("field")
+        if name in form:
+            form[name].errors = [*form[name].errors, rule_message(refusal)]
+        else:
+            unplaced = unplaced or rule_message(refusal)
+    return unplaced
+
+
+def int_arg(name, default=None, values=None):
+    """The integer a query argument (or `values`, e.g. request.form) holds, else `default`.
+
+    The one way views read a number from a request: ASCII digits only and
+    never beyond 64 bits (models.values.as_int), so "²" or twenty digits
+    are simply no number.
+    """
+    number = as_int((request.args if values is None else values).get(name))
+    return default if number is None else number
+
+
 def role_required(*roles):
     """Let only signed-in users with one of `roles` through; others get 403."""
     def decorator(view):
@@ -77,18 +102,13 @@ def admin_only(blueprint):
 
 def page_number():
     """The `page` query argument, 1 when missing or not a number."""
-    return request.args.get("page", 1, type=int) or 1
+    return int_arg("page", 1) or 1
 
 
-def int_list(name):
-    """All integer values of a repeated query argument; junk values are dropped."""
-    values = []
-    for raw in request.args.getlist(name):
-        try:
-            values.append(int(raw))
-        except ValueError:
-            continue
-    return values
+def int_list(name, values=None):
+    """All integer values of a repeated query argument (or form field); junk is dropped."""
+    numbers = [as_int(raw) for raw in (request.args if values is None else values).getlist(name)]
+    return [number for number in numbers if number is not None]
 
 
 @pass_context
@@ -103,12 +123,9 @@ def save_posted_order(reorder, actor):
     Returns an error response when the ids cannot be read (422) or the
     rules refuse them (409), None when the order was saved.
     """
-    ids = []
-    for raw in request.form.getlist("order"):
-        try:
-            ids.append(int(raw))
-        except ValueError:
-            return error_response(422, gettext("The order could not be read."))
+    ids = [as_int(raw) for raw in request.form.getlist("order")]
+    if None in ids:
+        return error_response(422, gettext("The order could not be read."))
     try:
         reorder(ids, actor)
     except RuleViolation as error:

@@ -7,13 +7,15 @@ from flask_login import current_user, login_required
 from peewee import JOIN
 
 from models import (CATEGORY_GROUPS, Actor, Category, Company, Contact, LeadStatus,
-                    RuleViolation, User, create_company, move_company, paginate, timeline)
+                    RuleViolation, User, create_company, move_company, paginate, timeline,
+                    update_company)
 from models.categorization import pending_suggestions
 from models.schema import N_, SALE_STATUSES, Sale
 from models.search import (CompanySearch, ContactSearch, group_counts, grouped,
                            search_companies, search_contacts)
 
-from .common import get_or_404, int_list, page_number, render, rule_message
+from .common import (get_or_404, int_arg, int_list, page_number, render, rule_message,
+                     show_refusal)
 from .errors import error_response
 from .forms import CompanyForm, form_values
 from .i18n import status_name
@@ -108,7 +110,7 @@ def company_sales(company):
 
 def proposal_from_request(suggestions):
     """The suggestion named by ?suggestion=<id>, shown as a dialog when it is still pending."""
-    wanted = request.args.get("suggestion", type=int)
+    wanted = int_arg("suggestion")
     return next((s for s in suggestions if s.id == wanted), None)
 
 
@@ -147,7 +149,7 @@ def show(company_id):
 def move(company_id):
     """Move the company to another category (R10, R11) and refresh the card's parts."""
     company = get_or_404(company_query(), company_id)
-    category = Category.get_or_none(Category.id == request.form.get("category", type=int))
+    category = Category.get_or_none(Category.id == int_arg("category", values=request.form))
     if category is None:
         return error_response(422, gettext("Choose a category from the list."))
     try:
@@ -169,8 +171,13 @@ def create():
     if request.method == "GET":
         form.owner.data = current_user.id
     if form.validate_on_submit():
-        company = create_company(Actor(current_user._get_current_object()), **form_values(form))
-        return redirect(url_for("companies.show", company_id=company.id))
+        try:
+            company = create_company(Actor(current_user._get_current_object()),
+                                     **form_values(form))
+        except RuleViolation as error:
+            show_refusal(form, error)
+        else:
+            return redirect(url_for("companies.show", company_id=company.id))
     return render("companies/form.html", "form", status=422 if form.errors else 200,
                   form=form, company=None)
 
@@ -185,9 +192,12 @@ def edit(company_id):
     if request.method == "GET":
         form.owner.data = company.owner_id or 0
     if form.validate_on_submit():
-        for name, value in form_values(form).items():
-            setattr(company, name, value)
-        company.save()
-        return redirect(url_for("companies.show", company_id=company.id))
+        try:
+            update_company(company, Actor(current_user._get_current_object()),
+                           **form_values(form))
+        except RuleViolation as error:
+            show_refusal(form, error)
+        else:
+            return redirect(url_for("companies.show", company_id=company.id))
     return render("companies/form.html", "form", status=422 if form.errors else 200,
                   form=form, company=company)

@@ -3,12 +3,12 @@ from flask import Blueprint, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
-from models import (Actor, Category, LeadStatus, RuleViolation, User, assign_owner,
-                    create_contact, database, lead_status_is_active, timeline)
+from models import (Actor, Category, LeadStatus, RuleViolation, User, create_contact,
+                    lead_status_is_active, timeline, update_contact)
 from models.categorization import set_lead_status_with_rules
 from models.search import contacts_with_relations
 
-from .common import get_or_404, render, rule_message
+from .common import get_or_404, int_arg, render, rule_message, show_refusal
 from .companies import company_query
 from .errors import error_response
 from .forms import ContactForm, form_values
@@ -54,7 +54,7 @@ def lead_status(contact_id):
 def set_status(contact_id):
     """Set the lead status in place (R8, R6); the widget and the timeline update."""
     contact = get_or_404(contacts_with_relations(), contact_id)
-    status = LeadStatus.get_or_none(LeadStatus.id == request.form.get("lead_status", type=int))
+    status = LeadStatus.get_or_none(LeadStatus.id == int_arg("lead_status", values=request.form))
     if status is None:
         return error_response(422, gettext("Choose a lead status from the list."))
     try:
@@ -90,9 +90,13 @@ def create(company_id):
     if request.method == "GET":
         form.owner.data = company.owner_id or current_user.id
     if form.validate_on_submit():
-        contact = create_contact(company, Actor(current_user._get_current_object()),
-                                 **form_values(form))
-        return redirect(url_for("contacts.show", contact_id=contact.id))
+        try:
+            contact = create_contact(company, Actor(current_user._get_current_object()),
+                                     **form_values(form))
+        except RuleViolation as error:
+            show_refusal(form, error)
+        else:
+            return redirect(url_for("contacts.show", contact_id=contact.id))
     return render("contacts/form.html", "form", status=422 if form.errors else 200,
                   form=form, company=company, contact=None)
 
@@ -102,14 +106,12 @@ def save_contact(contact, form):
     values = form_values(form)
     owner_id = values.pop("owner")
     try:
-        with database.atomic():
-            for name, value in values.items():
-                setattr(contact, name, value)
-            contact.save()
-            assign_owner(contact, User.get_or_none(User.id == owner_id) if owner_id else None,
-                         Actor(current_user._get_current_object()))
+        update_contact(contact, Actor(current_user._get_current_object()),
+                       User.get_or_none(User.id == owner_id) if owner_id else None, **values)
     except RuleViolation as error:
-        form.owner.errors.append(rule_message(error))
+        message = show_refusal(form, error)
+        if message:
+            form.owner.errors.append(message)
         return False
     return True
 

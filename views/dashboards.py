@@ -25,7 +25,7 @@ from models.dashboards import (CATALOGUE, MAX_STAGES, Dashboard, Tile, TileConte
                                visible_dashboards)
 from models.schema import CATEGORY_GROUPS, N_
 
-from .common import get_or_404, page_number, render, rule_message, wants_fragment
+from .common import get_or_404, int_list, page_number, render, rule_message, wants_fragment
 from .i18n import group_label, status_name
 from .search import criteria_args
 
@@ -151,18 +151,10 @@ def delete(dashboard_id):
 def reorder(dashboard_id):
     """A drop in the tile grid: the new order is already on screen, so nothing to swap."""
     dashboard = editable_dashboard(dashboard_id)
-    reorder_tiles(dashboard, int_list_form("order"))
+    reorder_tiles(dashboard, int_list("order", values=request.form))
     if wants_fragment():
         return "", 204
     return redirect(url_for("dashboards.show", dashboard_id=dashboard.id), 303)
-
-
-def int_list_form(name):
-    values = []
-    for raw in request.form.getlist(name):
-        if raw.isdigit():
-            values.append(int(raw))
-    return values
 
 
 # --- One tile --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from models import Actor, RuleViolation, User
 from models.distribution import (NAME_MAX, STRATEGIES, STRATEGY_HINTS, DistributionFlow,
                                  flow_members, flows_with_counts, members_with_open_counts,
                                  save_flow)
+from models.values import as_int
 
 from .common import admin_only, get_or_404, render, rule_message
 
@@ -32,9 +33,8 @@ def chosen_members():
     """The ticked users in the order of their position numbers (then as listed)."""
     chosen = []
     for index, raw in enumerate(request.form.getlist("member")):
-        try:
-            user_id = int(raw)
-        except ValueError:
+        user_id = as_int(raw)
+        if user_id is None:
             continue
         position = request.form.get(f"position-{user_id}", type=float)
         chosen.append((position if position is not None else float("inf"), index, user_id))

@@ -1,35 +1,33 @@
-"""The company and contact forms, with choices filled from the lists."""
+"""The company and contact forms, with choices filled from the lists.
+
+The forms check only what the browser sends (required fields, lengths,
+choices). What a value must look like (an e-mail address, a website, a
+phone number, a name that shows) is the models' rule
+(models.rules.company_fields / contact_fields): its refusal is shown next
+to the field it names (views.common.show_refusal).
+"""
 from flask_babel import gettext, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, URL
+from wtforms.validators import DataRequired, Length
 
 from models import Category, User
-
-PHONE = Regexp(r"^[0-9+() .\-]*$", message=_l("Use digits, spaces and + ( ) - only."))
 
 
 def owner_choices():
     return [SelectChoice(0, "—")] + [SelectChoice(u.id, u.name) for u in User.active_users()]
 
 
-def _email():
-    return [Optional(), Length(max=200), Email(message=_l("Enter a valid e-mail address."),
-                                               check_deliverability=False)]
-
-
 class CompanyForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     category = SelectField(_l("Category"), coerce=int)
     owner = SelectField(_l("Owner"), coerce=int)
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40), PHONE])
-    email = StringField(_l("E-mail"), validators=_email())
-    website = StringField(_l("Website"), validators=[
-        Optional(), Length(max=200), URL(require_tld=True, message=_l("Enter a full address, "
-                                                                      "like https://example.com"))])
-    city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
-    country = StringField(_l("Country"), validators=[Optional(), Length(max=100)])
+    phone = StringField(_l("Phone"), validators=[Length(max=40)])
+    email = StringField(_l("E-mail"), validators=[Length(max=200)])
+    website = StringField(_l("Website"), validators=[Length(max=200)])
+    city = StringField(_l("City"), validators=[Length(max=100)])
+    country = StringField(_l("Country"), validators=[Length(max=100)])
 
     def fill_choices(self, company=None):
         categories = list(Category.ordered())
@@ -45,9 +43,9 @@ class CompanyForm(FlaskForm):
 class ContactForm(FlaskForm):
     first_name = StringField(_l("First name"), validators=[DataRequired(), Length(max=100)])
     last_name = StringField(_l("Last name"), validators=[DataRequired(), Length(max=100)])
-    title = StringField(_l("Title"), validators=[Optional(), Length(max=100)])
-    email = StringField(_l("E-mail"), validators=_email())
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40), PHONE])
+    title = StringField(_l("Title"), validators=[Length(max=100)])
+    email = StringField(_l("E-mail"), validators=[Length(max=200)])
+    phone = StringField(_l("Phone"), validators=[Length(max=40)])
     owner = SelectField(_l("Owner"), coerce=int)
     utm_source = StringField(_l("Source (utm_source)"), validators=[Length(max=100)])
     utm_medium = StringField(_l("Medium (utm_medium)"), validators=[Length(max=100)])

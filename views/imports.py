@@ -25,7 +25,7 @@ from models.imports import (IMPORT_FIELDS, MAX_BYTES, PREVIEW_ROWS, ImportJob, I
 from models.jobs import workers_alive
 from models.webforms import default_lead_category
 
-from .common import get_or_404, render, rule_message
+from .common import get_or_404, int_arg, render, rule_message
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 ROLES = ("admin", "manager")
@@ -117,14 +117,14 @@ def mapping(job_id):
     if job.state not in ("uploaded", "mapped"):
         return redirect(url_for("imports.show", job_id=job.id))
     if request.method == "GET":
-        saved_id = request.args.get("saved", type=int)
+        saved_id = int_arg("saved")
         saved = ImportMapping.get_or_none(ImportMapping.id == saved_id) if saved_id else None
         return mapping_page(job, mapping=saved.columns if saved else None)
     headers, _ = job_table(job)
     chosen = {header: request.form.get(f"column-{index}", "")
               for index, header in enumerate(headers)}
-    category_id = request.form.get("category", type=int)
-    flow_id = request.form.get("flow", type=int) or None
+    category_id = int_arg("category", values=request.form)
+    flow_id = int_arg("flow", values=request.form) or None
     remember_as = request.form.get("remember_as", "")
     try:
         set_mapping(job, Actor(current_user._get_current_object()), chosen, category_id,

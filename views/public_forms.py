@@ -24,6 +24,7 @@ from flask_babel import gettext
 from peewee import OperationalError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from models import RuleViolation
 from models.webforms import (FORM_FIELDS, HONEYPOT, UTM_FIELDS, InvalidSubmission,
                              SubmissionRefused, WebForm, clean_submission, submit_web_form)
 from models.schema import N_
@@ -163,6 +164,9 @@ def submit(token):
         return form_page(form, 422, values=fields, errors=errors)
     except SubmissionRefused as error:
         return message_page(error.status, gettext(error.message, **error.params))
+    except RuleViolation as error:
+        # A value the lead's company or contact refuses (models.rules): nothing was saved.
+        return message_page(422, gettext(error.message, **error.params))
     return thanks(form, saved)
 
 
@@ -205,7 +209,7 @@ def posted_fields():
             data = json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
             raise invalid_text from None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
             raise BadBody(400, N_("The submission could not be read.")) from None
         if not isinstance(data, dict) or len(data) > MAX_FIELDS or not all(
                 isinstance(v, (str, int, float)) and not isinstance(v, bool)

@@ -13,7 +13,7 @@ from models.categorization import (accept_suggestion, decline_suggestion, mark_s
                                    register_sale, update_sale)
 from models.schema import CURRENCIES, SALE_STATUSES, CategorySuggestion, Sale
 
-from .common import get_or_404, render, rule_message
+from .common import get_or_404, int_arg, render, rule_message
 from .companies import company_card, company_query
 from .errors import error_response
 from .forms import owner_choices
@@ -144,7 +144,7 @@ def accept(suggestion_id):
     suggestion = get_or_404(CategorySuggestion, suggestion_id)
     category = None
     if request.form.get("category"):
-        category = Category.get_or_none(Category.id == request.form.get("category", type=int))
+        category = Category.get_or_none(Category.id == int_arg("category", values=request.form))
         if category is None:
             return error_response(422, gettext("Choose a category from the list."))
     try:

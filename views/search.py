@@ -30,8 +30,9 @@ from models.search import (ENTITIES, FIELDS, MAX_CRITERIA, ME, OPERATORS, Criter
                            run_criteria)
 from models.selections import (add_matches, add_members, can_change, remove_members,
                                visible_selection, visible_selections)
+from models.values import as_int
 
-from .common import render, rule_message, wants_fragment
+from .common import int_arg, render, rule_message, wants_fragment
 from .errors import error_response
 from .i18n import group_label, status_name
 
@@ -129,9 +130,9 @@ def editor_rows(args, entity):
     rows, problems = [], []
     allowed = fields_for(entity)
     indexes = sorted({int(m.group(1)) for key in args if (m := ROW_FIELD.fullmatch(key))})
-    reset = args.get("reset", type=int)
-    reset_value = args.get("reset_value", type=int)
-    removed = args.get("remove", type=int)
+    reset = int_arg("reset", values=args)
+    reset_value = int_arg("reset_value", values=args)
+    removed = int_arg("remove", values=args)
     for index in indexes[:MAX_CRITERIA]:
         if index == removed:
             continue
@@ -290,7 +291,7 @@ def list_settings(args, entity):
     chosen = [c for c in args.getlist("col") if c in labels]
     columns = list(dict.fromkeys(chosen)) if "cols" in args else DEFAULT_COLUMNS[entity]
     sort = normal_sort(entity, args.get("sort", "name"))
-    number = args.get("page", 1, type=int) or 1
+    number = int_arg("page", 1, values=args) or 1
     return columns, sort, number
 
 
@@ -321,19 +322,20 @@ class BulkOutcome:
 def parse_bulk_form(form):
     """(action, target id, ticked ids or None for all matching) of a bulk update form."""
     action, _, target = form.get("action", "").partition(":")
+    target = as_int(target) if target else None
     if action not in ("status", "owner", "add", "remove") or \
-            (action != "remove" and not (target.isdigit() and len(target) < 12)):
+            (action != "remove" and target is None):
         raise BadBulkInput(gettext("Choose what to set from the list."))
     ids = None
     if form.get("scope", "ticked") != "all" or action == "remove":
         raw = form.getlist("id")
         if not raw:
             raise BadBulkInput(gettext("Tick at least one row, or choose all matching rows."))
-        if not all(value.isdigit() and len(value) < 12 for value in raw):
+        ids = [as_int(value) for value in raw]
+        if None in ids:
             raise BadBulkInput(gettext("The ticked rows could not be read; nothing was "
                                        "changed."))
-        ids = [int(value) for value in raw]
-    return action, int(target) if target else None, ids
+    return action, target, ids
 
 
 def run_bulk(matches, form, selection=None):
@@ -488,7 +490,7 @@ def search_context(args, block=None):
                     tick_all=args.get("tick") == "all")
         except CriteriaError as error:
             problems.append(criteria_message(error))
-    editing = args.get("selection", type=int)
+    editing = int_arg("selection", values=args)
     selection = visible_selection(editing, current_user) if editing else None
     if selection is not None and (not can_change(selection, current_user)
                                   or selection.is_static or selection.entity != entity):

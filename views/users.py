@@ -11,7 +11,7 @@ from models import (LANGUAGES, ROLES, Actor, RuleViolation, User, create_user, d
                     reactivate_user, reset_password, update_user)
 from models.users import EMAIL_MAX, NAME_MAX, users_with_counts
 
-from .common import admin_only, get_or_404, render, rule_message
+from .common import admin_only, get_or_404, render, rule_message, show_refusal
 
 bp = admin_only(Blueprint("users", __name__, url_prefix="/settings/users"))
 
@@ -49,15 +49,6 @@ class PasswordForm(FlaskForm):
 
 def actor():
     return Actor(current_user._get_current_object())
-
-
-def show_refusal(form, error):
-    """A refused change's message next to the field it is about, else above the form."""
-    name = error.params.get("field")
-    if name in form:
-        form[name].errors = [*form[name].errors, rule_message(error)]
-        return None
-    return rule_message(error)
 
 
 def list_page(status=200, error=None):

@@ -7,6 +7,8 @@ from flask_login import current_user
 
 from models import Actor, Category, RuleViolation
 from models.categorization import rules_for_settings, save_rules
+from models.schema import N_
+from models.values import as_int
 
 from .common import admin_only, render, rule_message
 
@@ -28,7 +30,7 @@ def parse_settings(form):
             continue
         match = FIELD.match(name)
         if not match:
-            raise RuleViolation("Unknown trigger.")
+            raise RuleViolation(N_("Unknown trigger."))
         trigger, status_id, part = match.groups()
         key = (trigger, int(status_id) or None)
         values = settings.setdefault(key, {"enabled": False, "target_category_id": None,
@@ -38,9 +40,9 @@ def parse_settings(form):
         elif part == "confirm":
             values["ask_confirm"] = True
         elif value:
-            if not value.isdigit():
-                raise RuleViolation("Unknown category.")
-            values["target_category_id"] = int(value)
+            if as_int(value) is None:
+                raise RuleViolation(N_("Unknown category."))
+            values["target_category_id"] = as_int(value)
     return settings
 
 

@@ -75,6 +75,11 @@ def page(browser, live_server):
 
 
 def htmx_settled(page):
-    """Wait until htmx has finished its requests, swaps and settling."""
-    page.wait_for_function(
-        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
+    """Wait until htmx has finished its requests, swaps and settling.
+
+    A locator, not wait_for_function: that one evaluates its predicate as a
+    string inside the page, which the Content-Security-Policy forbids.
+    """
+    from playwright.sync_api import expect
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")) \
+        .to_have_count(0)

@@ -84,7 +84,10 @@ def test_owner_history_rows_move_the_new_owner_out_of_the_actor_column(empty_db)
     """Before 0010 a distribution flow's "owner" row kept the new owner as its actor."""
     upgrade_database(empty_db, target="0009_dashboards")
     category = Category.create(name="Lead", group="potential", lead_status_enabled=True)
-    rep = User.create(email="rep@example.test", name="Rep", password_hash="x")
+    # The user table of 0009 (no session_version yet, 0015): written as SQL.
+    empty_db.execute_sql("INSERT INTO \"user\" (email, name, password_hash, role, language, "
+                         "active) VALUES ('rep@example.test', 'Rep', 'x', 'rep', 'en', TRUE)")
+    rep = User.select(User.id).get()
     company = Company.create(name="Fjällbo AB", category=category)
     contact = Contact.create(company=company, first_name="Anna", last_name="Berg", owner=rep)
     models.History.insert(kind="owner", company=company.id, contact=contact.id, actor=rep.id,
