@@ -40,6 +40,7 @@ class Skipped:
     company_name: str
     category_name: str
     reason: str
+    category_id: int | None = None  # to name the category in the reader's language (R23)
 
 
 @dataclass
@@ -66,7 +67,7 @@ class BulkReport:
         if len(self.skipped_rows) < LISTED_SKIPS:
             self.skipped_rows.append(Skipped(
                 contact.id, contact.full_name, contact.company_id, contact.company.name,
-                contact.company.category.name, reason))
+                contact.company.category.name, reason, contact.company.category_id))
 
     @property
     def skipped_not_listed(self):

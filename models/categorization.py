@@ -16,8 +16,10 @@ from peewee import JOIN
 from .audit import describe_changes, record_audit
 from .db import database
 from .rules import Actor, RuleViolation, move_company, set_lead_status
+from .sales import record_sale_event
 from .schema import (CURRENCIES, N_, POTENTIAL, SALE_STATUSES, TRIGGERS, CategorizationRule,
-                     Category, CategorySuggestion, Company, LeadStatus, Sale, User, now)
+                     Category, CategorySuggestion, Company, LeadStatus, Sale, SaleEvent, User,
+                     now)
 
 SALE_EVENTS = {"sold": "sale_sold", "lost": "sale_lost"}
 
@@ -139,6 +141,9 @@ def register_sale(company, actor, title, amount, currency, sale_date, owner=None
     with database.atomic():
         sale = Sale.create(company=company, contact=contact, title=title.strip(), amount=amount,
                            currency=currency, sale_date=sale_date, owner=owner, status=status)
+        record_sale_event(sale, SaleEvent.REGISTERED, actor)
+        if status != "open":
+            record_sale_event(sale, status, actor)
         outcome = apply_rules(Event("sale_registered", company), actor)
         if status in SALE_EVENTS and outcome.action == "none":
             outcome = apply_rules(Event(SALE_EVENTS[status], company), actor)
@@ -158,6 +163,8 @@ def update_sale(sale, actor, title, amount, currency, sale_date, owner=None, con
         sale.sale_date, sale.owner, sale.contact = sale_date, owner, contact
         sale.status, sale.updated_at = status, now()
         sale.save()
+        if status != previous:
+            record_sale_event(sale, status, actor)
         if status != previous and status in SALE_EVENTS:
             return sale, apply_rules(Event(SALE_EVENTS[status], sale.company), actor)
     return sale, Outcome.NONE
@@ -172,6 +179,7 @@ def mark_sale(sale, status, actor):
     with database.atomic():
         sale.status, sale.updated_at = status, now()
         sale.save()
+        record_sale_event(sale, status, actor)
         if status in SALE_EVENTS:
             return apply_rules(Event(SALE_EVENTS[status], sale.company), actor)
     return Outcome.NONE

@@ -22,7 +22,7 @@ from models.tally import tally_counts
 
 from .common import get_or_404, render, rule_message
 from .errors import error_response
-from .i18n import status_name
+from .i18n import category_name, list_names, status_name
 
 bp = Blueprint("board", __name__)
 
@@ -169,9 +169,9 @@ def card_labels(settings):
         "days_title": gettext("Days in this status"),
         "move": gettext("Move to…"),
         "move_aria": gettext("Move %(name)s to…"),
-        # Cards not in status columns say their status.
-        "statuses": {s.id: status_name(s) for s in LeadStatus.select()}
-        if settings["group"] != "status" else {},
+        # Cards not in status columns say their status; every card its category.
+        "statuses": list_names().statuses() if settings["group"] != "status" else {},
+        "categories": list_names().categories(),
     }
 
 
@@ -248,7 +248,7 @@ def menu(contact_id=None):
         # A category drop moves the company: the category is the card's version.
         endpoint, field, version = "board.move_contact_company", "category", \
             contact.company.category_id
-        choices = [(c.id, c.name) for c in company_board_categories()
+        choices = [(c.id, category_name(c)) for c in company_board_categories()
                    if c.id != contact.company.category_id]
     elif settings["group"] == "owner":
         endpoint, field = "board.assign", "owner"

@@ -12,6 +12,7 @@ from peewee import DoesNotExist
 from models import RuleViolation
 
 from .errors import error_response
+from .i18n import message_params
 
 
 def wants_fragment():
@@ -47,8 +48,8 @@ def get_or_404(query, object_id):
 
 
 def rule_message(error: RuleViolation):
-    """A refused change's message in the user's language."""
-    return gettext(error.message, **error.params)
+    """A refused change's message in the user's language, naming lists in it too."""
+    return gettext(error.message, **message_params(error.params))
 
 
 def role_required(*roles):

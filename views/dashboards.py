@@ -25,7 +25,7 @@ from models.feed import latest_change_id
 from models.schema import CATEGORY_GROUPS, N_
 
 from .common import get_or_404, page_number, render, rule_message, wants_fragment
-from .i18n import group_label, status_name
+from .i18n import category_name, group_label, request_vocabulary, status_name
 from .search import criteria_args
 
 bp = Blueprint("dashboards", __name__)
@@ -43,7 +43,8 @@ def me():
 
 def tile_context():
     """The user looking and today's date; `DASHBOARD_TODAY` pins the date (tests, demos)."""
-    return TileContext(me(), today=current_app.config.get("DASHBOARD_TODAY"))
+    return TileContext(me(), today=current_app.config.get("DASHBOARD_TODAY"),
+                       vocabulary=request_vocabulary())
 
 
 def visible_dashboard(dashboard_id):
@@ -256,8 +257,8 @@ def drill_caption(tile, params, ctx, key):
     """What the listed rows are, for the figures the Search screen cannot show."""
     if tile.kind == "funnel" and key.startswith("stage:"):
         kind, value = stage_object(params["stages"][int(key[6:])], ctx)
-        name = (status_name(value) if kind == "status" else value.name if kind == "category"
-                else group_label(value))
+        name = (status_name(value) if kind == "status"
+                else category_name(value) if kind == "category" else group_label(value))
         if params["days"]:
             return gettext("Companies that reached %(stage)s or a later stage in the last "
                            "%(days)s days", stage=name, days=params["days"])

@@ -21,18 +21,18 @@ from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from models import CATEGORY_GROUPS, Actor, LeadStatus, RuleViolation, User
+from models import Actor, LeadStatus, RuleViolation, User
 from models.bulk import REASONS, BulkReport, bulk_set_lead_status, bulk_set_owner
 from models.schema import N_
 from models.search import (ENTITIES, FIELDS, MAX_CRITERIA, ME, OPERATORS, CriteriaError,
-                           Vocabulary, export_rows, fields_for, normal_sort, parse_criteria,
+                           export_rows, fields_for, normal_sort, parse_criteria,
                            run_criteria)
 from models.selections import (add_matches, add_members, can_change, remove_members,
                                visible_selection, visible_selections)
 
 from .common import render, rule_message, wants_fragment
 from .errors import error_response
-from .i18n import group_label, status_name
+from .i18n import category_name, group_label, list_names, request_vocabulary, status_name
 
 bp = Blueprint("search", __name__)
 
@@ -204,9 +204,9 @@ def describe_criteria(criteria, vocabulary):
         if item.op == "empty":
             text = ""
         elif spec.kind == "statuses":
-            text = ", ".join(status_name(vocabulary.statuses.get(v)) for v in value)
+            text = ", ".join(status_name(v) or "?" for v in value)
         elif spec.kind == "categories":
-            text = ", ".join(getattr(vocabulary.categories.get(v), "name", "?") for v in value)
+            text = ", ".join(category_name(v) or "?" for v in value)
         elif spec.kind == "groups":
             text = ", ".join(group_label(v) for v in value)
         elif spec.kind == "owners":
@@ -413,9 +413,9 @@ def export_header(entity, columns):
 def export_cells(entity, columns, row, names):
     """One CSV line: names in the user's language, dates as ISO 8601.
 
-    `names` keeps each status's and group's name as worked out the first
-    time: looking up the user's language for every cell of 100,000 rows cost
-    more than the query.
+    `names` holds every status's, category's and group's name, worked out
+    once per export (see export_names): looking up the user's language for
+    every cell of 100,000 rows cost more than the query.
     """
     cells = []
     for column, value in zip(["name"] + columns, row):
@@ -424,10 +424,12 @@ def export_cells(entity, columns, row, names):
         elif column == "source":
             cells.extend(value)
         elif column == "status":
-            cells.append(_named(names, "status", value and value.id, lambda: status_name(value)))
+            cells.append(names["status"].get(value.id, "") if value else "")
         elif column == "group":
-            cells.append(_named(names, "group", value, lambda: group_label(value)))
-        elif column in ("category", "owner"):
+            cells.append(names["group"].get(value, value) if value else "")
+        elif column == "category":
+            cells.append(names["category"].get(value.id, "") if value else "")
+        elif column == "owner":
             cells.append(value.name if value else "")
         elif column == "created":
             cells.append(value.isoformat(sep=" ") if hasattr(value, "isoformat") else value)
@@ -436,12 +438,11 @@ def export_cells(entity, columns, row, names):
     return [safe_cell(cell) for cell in cells]
 
 
-def _named(names, kind, key, label):
-    if not key:
-        return ""
-    if (kind, key) not in names:
-        names[kind, key] = label()
-    return names[kind, key]
+def export_names():
+    """{"status" | "category" | "group": {id or code: name}} in the reader's language (R23)."""
+    names = list_names()
+    return {"status": names.statuses(), "category": names.categories(),
+            "group": dict(names.groups())}
 
 
 def csv_response(matches, columns, sort, filename, separator):
@@ -456,7 +457,8 @@ def csv_response(matches, columns, sort, filename, separator):
     """
     entity = matches.entity
     columns = [c for c in columns if c != "contacts"]
-    vocabulary = Vocabulary()
+    vocabulary = request_vocabulary()
+    names = export_names()
 
     def generate():
         buffer = io.StringIO()
@@ -464,7 +466,6 @@ def csv_response(matches, columns, sort, filename, separator):
         buffer.write(codecs.BOM_UTF8.decode("utf-8"))
         writer.writerow(export_header(entity, columns))
         rows = export_rows(matches, ["name"] + columns, sort, vocabulary)
-        names = {}
         for number, row in enumerate(rows, 1):
             writer.writerow(export_cells(entity, columns, row, names))
             if number % EXPORT_CHUNK == 0:
@@ -505,7 +506,7 @@ def search_context(args, block=None):
     `block` names the fragment asked for: the criteria editor and the live
     count skip the result page.
     """
-    vocabulary = Vocabulary()
+    vocabulary = request_vocabulary()
     entity = entity_from(args)
     problems = []
     if entity is None:
@@ -589,7 +590,7 @@ def count():
 def bulk():
     """Set lead status or owner on the ticked or all matching rows; report what was skipped."""
     form = request.form
-    vocabulary = Vocabulary()
+    vocabulary = request_vocabulary()
     try:
         criteria = parse_criteria(form.get("criteria", ""), vocabulary)
     except CriteriaError as error:
@@ -639,7 +640,7 @@ def export():
     try:
         if errors:
             raise errors[0]
-        criteria = criteria_from_rows(context_entity, rows, Vocabulary())
+        criteria = criteria_from_rows(context_entity, rows, request_vocabulary())
         matches = run_criteria(criteria, current_user)
     except CriteriaError as error:
         return error_response(422, criteria_message(error))
@@ -653,12 +654,12 @@ def search_choices(kind, vocabulary, row):
     """(value, label) pairs a criterion row offers; retired or former ones only when chosen."""
     chosen = set(row.values)
     if kind == "groups":
-        return [(code, group_label(code)) for code in CATEGORY_GROUPS]
+        return list_names().groups()
     if kind == "statuses":
         return [(s.id, status_name(s) + (f" ({gettext('retired')})" if s.retired else ""))
                 for s in vocabulary.statuses.values() if not s.retired or str(s.id) in chosen]
     if kind == "categories":
-        return [(c.id, c.name + (f" ({gettext('retired')})" if c.retired else ""))
+        return [(c.id, category_name(c) + (f" ({gettext('retired')})" if c.retired else ""))
                 for c in vocabulary.categories.values()
                 if not c.retired or str(c.id) in chosen]
     return [(ME, gettext("Me"))] + [(u.id, u.name) for u in vocabulary.users.values()

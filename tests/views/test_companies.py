@@ -175,7 +175,7 @@ def test_companies_list_query_count_is_fixed(client, users):
     few = queries_for(client, "/companies")
     add_companies(actor, 30)
     assert queries_for(client, "/companies") == few
-    assert few <= 4
+    assert few <= 5  # with the category groups' names (R23)
 
 
 def test_company_card_query_count_is_fixed(client, users, sample):
@@ -193,4 +193,6 @@ def test_company_card_query_count_is_fixed(client, users, sample):
                                   caused_by=users["rep"])
     assert queries_for(client, url) == few
     assert queries_for(client, url + "&group_by=status") == few + 1
-    assert few <= 13  # the timeline names its statuses, categories and people in 3
+    # the timeline names its statuses, categories and people in 3, and adds the sale
+    # events and web-form messages in one each; the groups are named in one (R23)
+    assert few <= 16

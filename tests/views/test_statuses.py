@@ -215,7 +215,8 @@ def test_r5_per_language_names_on_the_contact_card(app, admin_client, sample):
     swedish = sign_in(app.test_client(), "sven@example.test")
     card = swedish.get(f"/contacts/{sample['anna'].id}").data.decode()
     assert status_pill(card) == ("Inte redo nu, kan bli aktuell senare.", "Återbearbetning")
-    # Bo is in Open, which has no Swedish name: the default shows.
+    # Bo is in Open, whose Swedish name the admin took away: the default shows.
+    LeadStatus.update(name_sv="", description_sv="").where(LeadStatus.name == "Open").execute()
     card = swedish.get(f"/contacts/{sample['bo'].id}").data.decode()
     assert status_pill(card) == ("No sales contact made yet.", "Open")
     # The English admin still sees the default name.
