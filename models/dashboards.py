@@ -1192,7 +1192,7 @@ CATALOGUE = {kind.name: kind for kind in (
               Param("limit", N_("Rows listed"), "number", 8, minimum=1, maximum=25)),
              compute_stale, drill_stale, extra=frozenset({"day"})),
     TileKind("suggestions", N_("Pending category suggestions"),
-             N_("Category changes the rules proposed that wait for an answer (R17)."),
+             N_("Category changes the rules proposed that wait for an answer."),
              "companies",
              (TITLE, Param("scope", N_("Whose"), "choice", "all", SCOPES)),
              compute_suggestions, drill_suggestions,
