@@ -1,18 +1,20 @@
 """The lead board: one column per lead status (or category, or owner), cards
 dragged between them; over "My leads" or any saved selection."""
+import re
+import secrets
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, g, request, session, url_for
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 
 from models import Actor, Category, Company, Contact, LeadStatus, RuleViolation, User
-from models.board import (CARDS_PER_COLUMN, SORTS, Undo, board_statuses,
+from models.board import (CARDS_PER_COLUMN, SORTS, CompanyUndo, Undo, board_statuses,
                           category_column_counts, column_cards, column_counts,
                           company_board_categories, company_cards,
                           company_column_counts, days_in_status, move_card,
                           move_company_card, move_owner_card, owner_column_counts,
-                          owner_columns, undo_move)
+                          owner_columns, undo_company_move, undo_move)
 from models.categories import lead_board_category_ids
 from models.schema import POTENTIAL
 from models.search import (CompanySearch, ContactSearch, contacts_with_relations,
@@ -36,7 +38,7 @@ def board_selection(entity="contacts"):
 
     Someone else's private selection, or one of the other entity, is a 404.
     """
-    raw = request.values.get("selection", "")
+    raw = request.args.get("selection", "")
     if not raw:
         return None
     selection = visible_selection(int(raw), current_user) if raw.isdigit() else None
@@ -53,8 +55,10 @@ def remembered_settings(key, slot, filters):
     boards = session.get(key)
     if not isinstance(boards, dict) or not all(isinstance(v, dict) for v in boards.values()):
         boards = {}
-    if any(name in request.values for name in filters):
-        chosen = {name: request.values.get(name, "")[:200] for name in filters}
+    # Only the query string: a drop's form fields (category, owner) name its target,
+    # not the board's filter.
+    if any(name in request.args for name in filters):
+        chosen = {name: request.args.get(name, "")[:200] for name in filters}
         boards = {k: v for k, v in boards.items() if k != slot}
         boards[slot] = chosen
         session[key] = dict(list(boards.items())[-REMEMBERED_BOARDS:])
@@ -264,26 +268,43 @@ def menu(contact_id=None):
 
 def moved_response(contact, by, undo=None, proposal=None, status=200):
     """A dropped card, fresh counts of every column out of band, an undo toast and
-    maybe a rule's dialog. `by` is what the columns stand for ("status" or
-    "owner"); `undo` holds the toast's message, the URL that puts the move back
-    and its form fields."""
+    maybe a rule's dialog. `by` is what the columns stand for ("status",
+    "category" or "owner"); `undo` holds the toast's message, the URL that puts
+    the move back and its form fields. An undo's answer closes the toast it came
+    from; it has no card (`contact` None) when it put a company back."""
     selection, settings = open_board()
     query = board_query(settings, selection)
-    on_board = query.where(Contact.id == contact.id).exists()
+    on_board = contact is not None and query.where(Contact.id == contact.id).exists()
     counts = board_counts(settings, selection, query, by)
     if by == "owner":
         count_ids = {f"count-owner-{o.id}": counts.get(o.owner_id, 0)
                      for o in owner_columns(counts)}
+    elif by == "category":
+        count_ids = {f"count-{c.id}": counts.get(c.id, 0) for c in company_board_categories()}
     else:
         count_ids = {f"count-{s.id}": counts.get(s.id, 0) for s in board_statuses()}
+    if undo is not None:
+        undo = {"toast": f"undo-{secrets.token_hex(6)}", **undo}
     response = render("board/_moved.html", status=status, contact=contact, on_board=on_board,
                       counts=count_ids, undo=undo, proposal=proposal,
+                      undone_toast=undone_toast(),
                       categories=list(Category.ordered()) if proposal else [],
-                      company_name=contact.company.name, days_in_status=days_in_status,
+                      company_name=contact.company.name if contact else "",
+                      days_in_status=days_in_status,
                       labels=card_labels(settings), oob_blocks=("dialog",))
     if request.form.get("via") == "menu":
         response.headers["HX-Trigger"] = "board-refresh"
     return response
+
+
+UNDO_TOAST = re.compile(r"undo-[0-9a-f]{12}")
+
+
+def undone_toast():
+    """The id of the undo toast whose Undo this request is, when it is one: the answer
+    replaces that toast, so Undo cannot be pressed twice."""
+    toast = request.form.get("toast", "")
+    return toast if UNDO_TOAST.fullmatch(toast) else None
 
 
 def gone():
@@ -434,15 +455,57 @@ def move_company_to():
     if company is None or category is None or shown is None:
         return gone()
     try:
-        company = move_company_card(company, category, shown,
-                                    Actor(current_user._get_current_object()))
+        company, undo = move_company_card(company, category, shown,
+                                          Actor(current_user._get_current_object()))
     except RuleViolation as error:
         return error_response(409, rule_message(error))
     settings, query, selection = open_company_board()
     card = query.where(Company.id == company.id).first()
     return render("board/_company_moved.html", company=card,
                   counts=company_column_counts(query),
-                  categories=company_board_categories())
+                  categories=company_board_categories(),
+                  undo=company_undo(company, category, undo, "board.undo_company_card",
+                                    company_board_args(settings)))
+
+
+def company_undo(company, category, undo, endpoint, args):
+    """The toast of a company's move: what moved, with how many contacts, and its undo."""
+    moved = Contact.select().where(Contact.company == company.id).count()
+    return dict(
+        message=ngettext("%(company)s moved to %(category)s with its %(num)s contact.",
+                         "%(company)s moved to %(category)s with its %(num)s contacts.",
+                         moved, company=company.name, category=category_name(category)),
+        url=url_for(endpoint, **args),
+        toast=f"undo-{secrets.token_hex(6)}",
+        fields={"company": undo.company_id, "category": undo.category_id,
+                "moved_to": undo.moved_to_id, "history": undo.history_id})
+
+
+def posted_company_undo():
+    """The CompanyUndo an undo form carries, or None when it cannot be read."""
+    values = [request.form.get(name, type=int)
+              for name in ("company", "category", "moved_to", "history")]
+    return None if None in values else CompanyUndo(*values)
+
+
+@bp.post("/board/companies/undo")
+@login_required
+def undo_company_card():
+    """Put a company dropped on the company board back where it was."""
+    undo = posted_company_undo()
+    if undo is None or not Company.select().where(Company.id == undo.company_id).exists():
+        return error_response(422, gettext("There is nothing to undo."))
+    try:
+        undo_company_move(undo, Actor(current_user._get_current_object()))
+    except RuleViolation as error:
+        return error_response(409, rule_message(error))
+    settings, query, selection = open_company_board()
+    response = render("board/_company_moved.html", company=None,
+                      counts=company_column_counts(query),
+                      categories=company_board_categories(), undo=None,
+                      undone_toast=undone_toast())
+    response.headers["HX-Trigger"] = "board-refresh"
+    return response
 
 
 @bp.get("/board/companies/column/<int:category_id>")
@@ -468,12 +531,29 @@ def move_contact_company():
     if contact is None or category is None or shown is None:
         return gone()
     try:
-        move_company_card(contact.company, category, shown,
-                          Actor(current_user._get_current_object()))
+        company, undo = move_company_card(contact.company, category, shown,
+                                          Actor(current_user._get_current_object()))
     except RuleViolation as error:
         return error_response(409, rule_message(error))
     contact = get_or_404(contacts_with_relations(), contact.id)
-    response = render("board/_card.html", contact=contact, days_in_status=days_in_status,
-                      labels=card_labels(open_board()[1]))
+    response = moved_response(contact, "category", undo=company_undo(
+        company, category, undo, "board.undo_contact_company", board_args(open_board()[1])))
+    # Every card of the company moved with it: the board redraws.
+    response.headers["HX-Trigger"] = "board-refresh"
+    return response
+
+
+@bp.post("/board/undo-category")
+@login_required
+def undo_contact_company():
+    """Put back a company moved by dropping one of its contacts on a category column."""
+    undo = posted_company_undo()
+    if undo is None or not Company.select().where(Company.id == undo.company_id).exists():
+        return error_response(422, gettext("There is nothing to undo."))
+    try:
+        undo_company_move(undo, Actor(current_user._get_current_object()))
+    except RuleViolation as error:
+        return error_response(409, rule_message(error))
+    response = moved_response(None, "category")
     response.headers["HX-Trigger"] = "board-refresh"
     return response
