@@ -552,13 +552,41 @@ def search_context(args, block=None):
 
 
 def search_screen(block=None, status=200, **extra):
-    """The screen, or the block an htmx request asked for (results: with the carried state)."""
-    block = block if wants_fragment() else None
-    context = search_context(request.args, block)
+    """The screen, or the block an htmx request asked for (results: with the carried state).
+
+    The criteria editor and the live count put the shareable address of the
+    criteria being edited in the address bar, replacing it rather than adding a
+    Back step for every change.
+    """
+    editing = block if wants_fragment() else None
+    context = search_context(request.args, editing)
     context.update(extra)
-    if block is None and request.headers.get("HX-Target") == "results":
-        block = ["results", "carried"]
-    return render("search/index.html", block, status=status, **context)
+    if editing is None and request.headers.get("HX-Target") == "results":
+        editing = ["results", "carried"]
+    elif editing == "live_count":
+        editing = ["live_count", "hints"]  # the rows' hints follow the values typed
+    response = render("search/index.html", editing, status=status, **context)
+    if block in ("criteria", "live_count") and wants_fragment():
+        response.headers["HX-Replace-Url"] = editor_url(context["entity"], context["rows"])
+    return response
+
+
+CARRIED = ("cols", "col", "sort", "selection")  # what a result list adds to the criteria
+
+
+def editor_url(entity, rows):
+    """The Search screen's address for the criteria rows as they are being edited."""
+    args = {"entity": entity}
+    for row in rows:
+        args[f"f{row.index}"], args[f"o{row.index}"] = row.field, row.op
+        values = [value for value in row.values if value.strip()] \
+            if row.spec.kind != "period" else row.values
+        if values:
+            args[f"v{row.index}"] = values
+    for name in CARRIED:
+        if name in request.args:
+            args[name] = request.args.getlist(name)
+    return url_for("search.index", **args)
 
 
 @bp.get("/search")
