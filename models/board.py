@@ -32,6 +32,17 @@ def board_statuses():
     return list(LeadStatus.ordered())
 
 
+def off_board(query, grouping, category_ids):
+    """The contacts of `query` (a board's contacts before its R8 scope) without a card on
+    the board: their company's category has no active lead status (R8), or, in status
+    columns, they have no lead status or a retired one (R6)."""
+    on_board = Company.category.in_(list(category_ids))
+    if grouping == "status":
+        on_board &= (Contact.lead_status.is_null(False)
+                     & Contact.lead_status.in_([s.id for s in board_statuses()]))
+    return query.where(~on_board)
+
+
 def _conditions(query):
     """The WHERE of a contact query, to reuse it in a leaner select."""
     return [query._where] if query._where is not None else []

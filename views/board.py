@@ -8,12 +8,13 @@ from flask import Blueprint, abort, g, request, session, url_for
 from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 
-from models import Actor, Category, Company, Contact, LeadStatus, RuleViolation, User
+from models import Actor, Category, Company, Contact, LeadStatus, RuleViolation, User, paginate
 from models.board import (CARDS_PER_COLUMN, SORTS, CompanyUndo, Undo, board_statuses,
                           category_column_counts, column_cards, column_counts,
                           company_board_categories, company_cards,
                           company_column_counts, days_in_status, move_card,
-                          move_company_card, move_owner_card, owner_column_counts,
+                          move_company_card, move_owner_card, off_board,
+                          owner_column_counts,
                           owner_columns, undo_company_move, undo_move)
 from models.categories import lead_board_category_ids
 from models.schema import POTENTIAL
@@ -22,7 +23,7 @@ from models.search import (CompanySearch, ContactSearch, contacts_with_relations
 from models.selections import selection_matches, visible_selection
 from models.tally import tally_counts
 
-from .common import get_or_404, render, rule_message
+from .common import get_or_404, page_number, render, rule_message
 from .errors import error_response
 from .i18n import category_name, list_names, status_name
 
@@ -108,11 +109,30 @@ def _board_scope(settings):
 def board_query(settings, selection=None):
     """Contacts of the board: in its scope, in the selection, matching the filter text."""
     owner_ids, categories = board_scope(settings)
+    return unscoped_query(settings, selection).where(Company.category.in_(categories))
+
+
+def unscoped_query(settings, selection=None):
+    """The board's contacts before R8 narrows them to active leads: whose, the selection's,
+    matching the filter text."""
+    owner_ids, _ = board_scope(settings)
     criteria = ContactSearch(text=settings.get("q", "")[:200], owner_ids=owner_ids or [])
-    query = search_contacts(criteria).where(Company.category.in_(categories))
+    query = search_contacts(criteria)
     if selection is not None:
         query = selection_matches(selection, current_user).narrow(query)
     return query
+
+
+def not_shown_query(settings, selection):
+    """Members of the selection (as filtered) that have no card on its board, and why.
+
+    The filters (owner, text, category) leave members out of both; the rest are
+    the members R8 or a retired status keeps off the board.
+    """
+    query = unscoped_query(settings, selection)
+    if settings.get("category", "").isdigit():
+        query = query.where(Company.category == int(settings["category"]))
+    return off_board(query, settings["group"], board_scope(settings)[1])
 
 
 COLUMN_FIELDS = {"status": Contact.lead_status, "category": Company.category,
@@ -148,7 +168,10 @@ def board_columns(settings, query, selection=None):
 
 def board_context(settings, selection=None):
     query = board_query(settings, selection)
+    # A selection's board accounts for every member: those without a card are counted.
+    not_shown = not_shown_query(settings, selection).count() if selection is not None else 0
     return dict(columns=board_columns(settings, query, selection), grouping=settings["group"],
+                not_shown=not_shown,
                 settings=settings, selection=selection,
                 labels=card_labels(settings), sort=settings["sort"],
                 per_column=CARDS_PER_COLUMN,
@@ -198,7 +221,8 @@ def index():
         return error_response(422, rule_message(error))
     blocks = None
     if request.headers.get("HX-Target") == "board-columns":
-        blocks = ["columns", "owner_filter"] + (["heading"] if selection is None else [])
+        blocks = ["columns", "owner_filter", "not_shown"] + (
+            ["heading"] if selection is None else [])
     return render("board/index.html", blocks, **context)
 
 
@@ -214,6 +238,22 @@ def more_cards(by, column_id, endpoint):
                       **board_args(settings)),
                   cards=cards, total=total, next_offset=offset + len(cards),
                   days_in_status=days_in_status, labels=card_labels(settings))
+
+
+@bp.get("/board/not-shown")
+@login_required
+def not_shown():
+    """The members of a selection that are not on its board, each with the reason."""
+    selection, settings = open_board()
+    if selection is None:
+        abort(404)
+    try:
+        page = paginate(not_shown_query(settings, selection).order_by(
+            Contact.last_name, Contact.first_name, Contact.id), page_number(), per_page=50)
+    except RuleViolation as error:  # a dynamic selection whose stored criteria went bad
+        return error_response(422, rule_message(error))
+    return render("board/not_shown.html", "rows", page=page, selection=selection,
+                  settings=settings, board_args=board_args(settings))
 
 
 @bp.get("/board/column/<int:status_id>")

@@ -416,3 +416,22 @@ def test_bad_company_undos_change_nothing(client, sample, url, data):
     response = client.post(url, headers=HTMX, data=data)
     assert response.status_code == 422 and b"nothing to undo" in response.data
     assert sample["lead"].category.name == "Lead"
+
+
+def test_a_selection_board_accounts_for_every_member(client, sample, users):
+    """Members without a card (R8: no active lead status; a retired status) are counted
+    in a line that drills down to them, each with the reason (item 8)."""
+    selection = save_selection(users["rep"], "Everyone", contacts_named())
+    LeadStatus.update(retired=True).where(LeadStatus.name == "Nurture").execute()
+    bo = Contact.get_by_id(sample["bo"].id)
+    Contact.update(lead_status=LeadStatus.get(name="Nurture")).where(Contact.id == bo.id) \
+        .execute()
+    page = client.get(f"/board?selection={selection.id}").data.decode()
+    # Three members: Anna on the board, Bo (retired status) and Cai (a customer) not.
+    assert "2 members of this selection are not on the board." in page
+    listed = client.get(f"/board/not-shown?selection={selection.id}").data.decode()
+    assert "Lead status is not active for Customer." in listed and "Cai Lund" in listed
+    assert "Its lead status is retired." in listed and "Bo Ek" in listed
+    assert "Anna Berg" not in listed
+    assert client.get("/board/not-shown").status_code == 404
+

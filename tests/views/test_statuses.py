@@ -332,3 +332,11 @@ def test_list_query_count_is_fixed(admin_client, sample):
         Contact.update(lead_status=extra).where(Contact.id == contact.id).execute()
     assert LeadStatus.select().count() == 25
     assert queries() == few
+
+
+def test_lead_status_settings_say_what_they_count(admin_client, sample):
+    """All contacts with a status, and the active leads the boards count (item 8)."""
+    Contact.update(lead_status=LeadStatus.get(name="Qualified")).execute()
+    page = admin_client.get("/settings/lead-statuses/").data.decode()
+    row = page.split('title="Meets the requirements')[1].split("</tr>")[0]
+    assert re.findall(r'<td class="num">(\d+)</td>', row) == ["3", "2"]
