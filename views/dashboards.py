@@ -13,7 +13,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from models import RuleViolation
-from models.dashboards import (CATALOGUE, MAX_STAGES, Dashboard, Tile, TileContext,
+from models.dashboards import (CATALOGUE, MAX_STAGES, SO_FAR, Dashboard, Tile, TileContext,
                                TileParamError, add_tile, available_selections, can_edit,
                                can_share, can_view, compute_tile, create_dashboard,
                                dashboard_tiles, delete_dashboard, ensure_default_dashboard,
@@ -263,6 +263,10 @@ def drill_caption(tile, params, ctx, key):
             return gettext("Companies that reached %(stage)s or a later stage in the last "
                            "%(days)s days", stage=name, days=params["days"])
         return gettext("Companies that reached %(stage)s or a later stage", stage=name)
+    if tile.kind == "new_leads" and key == SO_FAR:
+        return (gettext("Created last week, up to the same day and time as now")
+                if params["period"] == "week"
+                else gettext("Created last month, up to the same day and time as now"))
     if tile.kind == "stale":
         return gettext("No change of lead status for %(days)s days or more", days=params["days"])
     return ""
