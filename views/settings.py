@@ -70,6 +70,10 @@ def subject_text(entry):
     return subject
 
 
+def empty(value):
+    return value is None or value == "" or value == []
+
+
 class AuditNames:
     """Names the values of audit entries in the reader's language; the lists it needs
     are read once per page."""
@@ -84,11 +88,12 @@ class AuditNames:
         changes = audit_changes(entry.details)
         if changes is None:
             return [entry.details]
-        return [self.line(entry.area, field, old, new) for field, old, new in changes]
+        return [self.line(entry.area, field, old, new) for field, old, new in changes
+                if not (empty(old) and empty(new))]
 
     def line(self, area, field, old, new):
         label = self.field_label(field)
-        if old in (None, "", []) or field == "order":
+        if empty(old) or field == "order":
             return gettext("%(field)s: %(new)s", field=label, new=self.value(area, field, new))
         return gettext("%(field)s: %(old)s → %(new)s", field=label,
                        old=self.value(area, field, old), new=self.value(area, field, new))
@@ -102,7 +107,7 @@ class AuditNames:
         return gettext(FIELDS[field]) if field in FIELDS else field
 
     def value(self, area, field, value):
-        if value is None or value == "" or value == []:
+        if empty(value):
             return "—"
         if isinstance(value, bool):
             return gettext("yes") if value else gettext("no")
