@@ -14,8 +14,7 @@ from models.board import (CARDS_PER_COLUMN, SORTS, CompanyUndo, Undo, board_stat
                           company_board_categories, company_cards,
                           company_column_counts, days_in_status, move_card,
                           move_company_card, move_owner_card, off_board,
-                          owner_column_counts,
-                          owner_columns, undo_company_move, undo_move)
+                          owner_column_counts, owner_columns, undo_company_move, undo_move)
 from models.categories import lead_board_category_ids
 from models.schema import POTENTIAL
 from models.search import (CompanySearch, ContactSearch, contacts_with_relations,
@@ -108,7 +107,7 @@ def _board_scope(settings):
 
 def board_query(settings, selection=None):
     """Contacts of the board: in its scope, in the selection, matching the filter text."""
-    owner_ids, categories = board_scope(settings)
+    _, categories = board_scope(settings)
     return unscoped_query(settings, selection).where(Company.category.in_(categories))
 
 

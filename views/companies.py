@@ -6,8 +6,8 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from peewee import JOIN
 
-from models import (CATEGORY_GROUPS, Actor, Category, Company, Contact, LeadStatus,
-                    RuleViolation, User, create_company, move_company, paginate)
+from models import (CATEGORY_GROUPS, Actor, Category, Company, Contact, RuleViolation, User,
+                    create_company, move_company, paginate)
 from models.activity import card_timeline
 from models.categorization import pending_suggestions
 from models.schema import N_, SALE_STATUSES, Sale
