@@ -9,6 +9,7 @@ from playhouse.test_utils import count_queries
 
 from models import Actor, Category, Contact, LeadStatus, move_company
 from models.categorization import save_rules
+from models.dashboards import Tile
 from models.schema import CategoryGroup
 from models.setup import DEFAULT_CATEGORIES, DEFAULT_GROUPS, DEFAULT_STATUSES, translated
 
@@ -172,3 +173,19 @@ def test_r23_the_audit_log_is_readable(admin_client, users):
     assert "Set category to: Customer" in entries and "On: no → yes" in entries
     assert "Name (Norsk (bokmål)): Tapt → Tapte" in entries
     assert "target" not in entries and "None" not in entries and "{" not in entries
+
+
+def test_r23_dashboard_tiles_and_drill_downs_in_the_readers_language(norwegian, sample):
+    """Bars, funnel stages and a drill-down's caption name the lists in Norwegian."""
+    response = norwegian.get("/dashboards")
+    dashboard_id = int(response.location.rstrip("/").split("/")[-1])
+    tiles = {t.kind: t.id for t in Tile.select().where(Tile.dashboard == dashboard_id)}
+    statuses = norwegian.get(f"/dashboards/{dashboard_id}/tiles/{tiles['status_counts']}",
+                             headers=HTMX).data.decode()
+    assert ">Åpen</text>" in statuses and ">Varmes opp igjen</text>" in statuses
+    funnel = norwegian.get(f"/dashboards/{dashboard_id}/tiles/{tiles['funnel']}",
+                           headers=HTMX).data.decode()
+    assert ">Markedsføringskvalifisert lead (MQL)</text>" in funnel and ">Kunde</text>" in funnel
+    drill = norwegian.get(f"/dashboards/{dashboard_id}/tiles/{tiles['funnel']}/drill"
+                          "?key=stage:2").data.decode()
+    assert "Kvalifisert" in drill and "Qualified" not in drill
