@@ -40,6 +40,8 @@ def test_r4_admin_reorders_categories_by_dragging(page):
     rows = page.locator("#category-list tbody tr")
     expect(rows.first).to_contain_text("Lead")
     htmx_settled(page)
+    # Drag only once static/app.js has made the rows sortable (its scripts are deferred).
+    expect(page.locator("#category-list tbody")).to_have_attribute("data-sortable-ready", "1")
     drag(page, rows.nth(5).locator(".handle"), rows.nth(0).locator(".handle"))
     expect(rows.first).to_contain_text("Partner")
     htmx_settled(page)
