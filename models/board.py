@@ -6,13 +6,13 @@ the contact's version guards against a drop based on a stale card.
 import datetime
 from dataclasses import dataclass
 
-from peewee import JOIN, fn
+from peewee import JOIN, Case, fn
 
 from . import engine
 from .categorization import outcome_of
 from .db import database, is_sqlite
 from .rules import Actor, RuleViolation, assign_owner, move_company
-from .schema import N_, Category, Company, Contact, History, LeadStatus, User
+from .schema import N_, Category, Company, Contact, History, LeadStatus, User, now
 
 CARDS_PER_COLUMN = 50
 
@@ -31,6 +31,17 @@ class StaleCard(RuleViolation):
 def board_statuses():
     """R6: retired statuses are no columns and no drop targets."""
     return list(LeadStatus.ordered())
+
+
+def off_board(query, grouping, category_ids):
+    """The contacts of `query` (a board's contacts before its R8 scope) without a card on
+    the board: their company's category has no active lead status (R8), or, in status
+    columns, they have no lead status or a retired one (R6)."""
+    on_board = Company.category.in_(list(category_ids))
+    if grouping == "status":
+        on_board &= (Contact.lead_status.is_null(False)
+                     & Contact.lead_status.in_([s.id for s in board_statuses()]))
+    return query.where(~on_board)
 
 
 def _conditions(query):
@@ -284,14 +295,93 @@ def company_column_counts(query):
     return dict(lean.tuples())
 
 
+def _locked_company(company_id):
+    query = Company.select().where(Company.id == company_id)
+    return (query if is_sqlite() else query.for_update()).get()
+
+
+def _newest_change(company_id):
+    return (History.select(fn.MAX(History.id)).where(History.company == company_id)
+            .scalar() or 0)
+
+
+@dataclass(frozen=True)
+class CompanyUndo:
+    """What a company's move changed, so it can be put back while nothing else happened:
+    the category it came from and went to, and the newest history row the move wrote."""
+    company_id: int
+    category_id: int
+    moved_to_id: int
+    history_id: int
+
+
 def move_company_card(company, category, shown_category_id, actor):
     """A company dropped on a category column: R10/R11 apply; a stale card is refused
-    (checked inside the write transaction, like a contact's drop)."""
+    (checked inside the write transaction, like a contact's drop).
+
+    Returns the company as moved and what undo_company_move needs.
+    """
     with database.atomic():
-        query = Company.select().where(Company.id == company.id)
-        company = (query if is_sqlite() else query.for_update()).get()
+        company = _locked_company(company.id)
         if company.category_id != shown_category_id:
             raise StaleCard(N_("%(name)s was moved by someone else meanwhile; the board "
                                "shows the current state now."), name=company.name)
+        previous = company.category_id
         move_company(company, category, actor)
+        undo = CompanyUndo(company.id, previous, category.id, _newest_change(company.id))
+    return Company.get_by_id(company.id), undo
+
+
+def undo_company_move(undo, actor):
+    """Put a company back in the category it was dropped from, while nothing else changed.
+
+    The move's own history rows say what R10 did: the statuses it reset go back to
+    what they were, with the day they were set, so a lead does not look new
+    (R19: recorded like any change, labelled Undo).
+    """
+    with database.atomic():
+        company = _locked_company(undo.company_id)
+        if company.category_id != undo.moved_to_id or \
+                _newest_change(company.id) != undo.history_id:
+            raise StaleCard(N_("%(name)s has changed since; the move cannot be undone."),
+                            name=company.name)
+        move_row = (History.select()
+                    .where(History.company == company.id, History.kind == History.CATEGORY,
+                           History.id <= undo.history_id)
+                    .order_by(History.id.desc()).first())
+        if move_row is None or move_row.to_category_id != undo.moved_to_id or \
+                move_row.from_category_id != undo.category_id:
+            raise StaleCard(N_("%(name)s has changed since; the move cannot be undone."),
+                            name=company.name)
+        resets = list(History.select()
+                      .where(History.company == company.id,
+                             History.kind == History.LEAD_STATUS,
+                             History.id > move_row.id, History.id <= undo.history_id))
+        mover = Actor(actor.user, label="Undo")
+        move_company(company, Category.get_by_id(undo.category_id), mover, reset_statuses=False)
+        if resets:
+            _restore_statuses(resets, move_row.id, mover)
     return Company.get_by_id(company.id)
+
+
+def _restore_statuses(resets, before_id, actor):
+    """Give the contacts of R10's `resets` back the status they had, and its day."""
+    ids = [row.contact_id for row in resets]
+    # When each contact got the status it goes back to: its last change before the move.
+    since = dict(History.select(History.contact, fn.MAX(History.created_at))
+                 .where(History.contact.in_(ids), History.kind == History.LEAD_STATUS,
+                        History.id < before_id)
+                 .group_by(History.contact).tuples())
+    back = {row.contact_id: row.from_status_id for row in resets}
+    (Contact.update(lead_status=Case(Contact.id, list(back.items()), None),
+                    status_changed_at=Case(Contact.id, list(since.items()), None)
+                    if since else None,
+                    version=Contact.version + 1)
+     .where(Contact.id.in_(ids)).execute())
+    changed_at = now()
+    History.insert_many([
+        {"kind": History.LEAD_STATUS, "company": row.company_id, "contact": row.contact_id,
+         "from_status": row.to_status_id, "to_status": row.from_status_id,
+         "created_at": changed_at, "actor": actor.user.id if actor.user else None,
+         "source": actor.source, "source_label": actor.label}
+        for row in resets]).execute()

@@ -37,6 +37,7 @@ class Skipped:
     company_name: str
     category_name: str
     reason: str
+    category_id: int | None = None  # to name the category in the reader's language (R23)
 
 
 @dataclass
@@ -95,14 +96,16 @@ def _named_skips(skipped, entity):
     reasons = dict(skipped)
     if entity == "contacts":
         rows = (Contact.select(Contact.id, Contact.first_name, Contact.last_name, Company.id,
-                               Company.name, Category.name)
+                               Company.name, Category.id, Category.name)
                 .join(Company).join(Category)
                 .where(Contact.id.in_(list(reasons))).order_by(Contact.id))
         return [Skipped(c.id, c.full_name, c.company.id, c.company.name,
-                        c.company.category.name, reasons[c.id]) for c in rows]
-    rows = (Company.select(Company.id, Company.name, Category.name).join(Category)
+                        c.company.category.name, reasons[c.id], c.company.category.id)
+                for c in rows]
+    rows = (Company.select(Company.id, Company.name, Category.id, Category.name).join(Category)
             .where(Company.id.in_(list(reasons))).order_by(Company.id))
-    return [Skipped(None, c.name, c.id, c.name, c.category.name, reasons[c.id]) for c in rows]
+    return [Skipped(None, c.name, c.id, c.name, c.category.name, reasons[c.id], c.category.id)
+            for c in rows]
 
 
 def _named_suggestions(ids):

@@ -18,8 +18,9 @@ from .audit import describe_changes, record_audit
 from .db import database
 from .engine import find_rule, rule_label, rule_outcomes
 from .rules import Actor, RuleViolation, change_lead_status, move_company
+from .sales import record_sale_event
 from .schema import (CURRENCIES, N_, SALE_STATUSES, TRIGGERS, CategorizationRule, Category,
-                     CategorySuggestion, Company, LeadStatus, Sale, User, now)
+                     CategorySuggestion, Company, LeadStatus, Sale, SaleEvent, User, now)
 from .values import clean_name
 
 TITLE_MAX = 200
@@ -118,6 +119,9 @@ def register_sale(company, actor, title, amount, currency, sale_date, owner=None
     with database.atomic():
         sale = Sale.create(company=company, contact=contact, title=title.strip(), amount=amount,
                            currency=currency, sale_date=sale_date, owner=owner, status=status)
+        record_sale_event(sale, SaleEvent.REGISTERED, actor)
+        if status != "open":
+            record_sale_event(sale, status, actor)
         outcome = _sale_event("sale_registered", company, actor)
         if status in SALE_EVENTS and outcome.action == "none":
             outcome = _sale_event(SALE_EVENTS[status], company, actor)
@@ -137,6 +141,8 @@ def update_sale(sale, actor, title, amount, currency, sale_date, owner=None, con
         sale.sale_date, sale.owner, sale.contact = sale_date, owner, contact
         sale.status, sale.updated_at = status, now()
         sale.save()
+        if status != previous:
+            record_sale_event(sale, status, actor)
         if status != previous and status in SALE_EVENTS:
             return sale, _sale_event(SALE_EVENTS[status], sale.company, actor)
     return sale, Outcome.NONE
@@ -151,6 +157,7 @@ def mark_sale(sale, status, actor):
     with database.atomic():
         sale.status, sale.updated_at = status, now()
         sale.save()
+        record_sale_event(sale, status, actor)
         if status in SALE_EVENTS:
             return _sale_event(SALE_EVENTS[status], sale.company, actor)
     return Outcome.NONE

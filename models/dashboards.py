@@ -229,10 +229,13 @@ class TileContext:
     a tile costs the same few queries however many bars it draws.
     """
 
-    def __init__(self, user, today=None, vocabulary=None):
+    def __init__(self, user, today=None, vocabulary=None, now=None):
         self.user = user
         self.today = today or date.today()
         self.vocabulary = vocabulary or Vocabulary()
+        # The moment "so far" ends: now, or the end of a pinned `today`.
+        self.now = now or (datetime.datetime.now() if today is None
+                           else self.midnight(self.today + timedelta(days=1)))
 
     @functools.cached_property
     def active_category_ids(self):
@@ -752,14 +755,38 @@ def compute_new_leads(params, ctx):
                 break
     bars = [Bar(f"period:{index}", count, label=first.isoformat())
             for index, ((first, last), count) in enumerate(zip(spans, counts))]
-    current, previous = bars[0].count, bars[1].count
-    return {"current": bars[0], "previous": bars[1], "spark": list(reversed(bars)),
+    # The current period so far is compared with the same part of the one before
+    # (a Monday morning with last week's Monday morning, not with all of last week).
+    so_far = Bar(SO_FAR, _so_far_drill(params, ctx).matches(ctx).count())
+    current, previous = bars[0].count, so_far.count
+    return {"current": bars[0], "previous": bars[1], "so_far": so_far,
+            "spark": list(reversed(bars)),
             "spans": list(reversed(spans)), "period": params["period"],
             "change": current - previous,
             "change_percent": round(100 * (current - previous) / previous) if previous else None}
 
 
+SO_FAR = "previous_so_far"
+
+
+def _so_far_cutoff(params, ctx):
+    """The previous period up to the moment that is as far into it as now is into this one."""
+    (start, _), (previous_start, previous_last) = periods(params["period"], ctx.today, 2)
+    elapsed = ctx.now - ctx.midnight(start)
+    return min(ctx.midnight(previous_start) + elapsed,
+               ctx.midnight(previous_last + timedelta(days=1)))
+
+
+def _so_far_drill(params, ctx):
+    """The contacts created in the previous period before _so_far_cutoff."""
+    first, last = periods(params["period"], ctx.today, 2)[1]
+    return base_for("contacts", params, ctx).drill(
+        _created_between(first, last), extra=(Contact.created_at < _so_far_cutoff(params, ctx),))
+
+
 def drill_new_leads(params, ctx, key):
+    if key == SO_FAR:
+        return _so_far_drill(params, ctx)
     index = _key_int(key, "period")
     count = SPARK_MONTHS if params["period"] == "month" else SPARK_WEEKS
     if index is None or index >= count:
@@ -1191,7 +1218,7 @@ CATALOGUE = {kind.name: kind for kind in (
               Param("limit", N_("Rows listed"), "number", 8, minimum=1, maximum=25)),
              compute_stale, drill_stale, extra=frozenset({"day"})),
     TileKind("suggestions", N_("Pending category suggestions"),
-             N_("Category changes the rules proposed that wait for an answer (R17)."),
+             N_("Category changes the rules proposed that wait for an answer."),
              "companies",
              (TITLE, Param("scope", N_("Whose"), "choice", "all", SCOPES)),
              compute_suggestions, drill_suggestions,

@@ -18,7 +18,10 @@ from peewee import PostgresqlDatabase, chunked, fn
 from werkzeug.security import generate_password_hash
 
 from .db import database
+from .distribution import save_flow
+from .rules import Actor
 from .schema import Category, Company, Contact, History, LeadStatus, User
+from .webforms import WebForm, default_field_config, save_web_form
 
 DEMO_PASSWORD = "tavla-demo"
 
@@ -34,7 +37,9 @@ DEMO_USERS = [
     ("lars@tavla.test", "Lars Brekke", "rep", "nb"),
 ]
 
-FORM_LABEL = "Web form: Website contact"
+FORM_NAME = "Website contact"
+FORM_LABEL = f"Web form: {FORM_NAME}"  # as WebForm.label names the form in the history
+FLOW_NAME = "Inbound leads"
 CHUNK_ROWS = 1000  # 1,000 rows x 17 columns stays under SQLite's 32,766 variables
 DAYS_BACK = 270
 WORKDAY = (7 * 3600 + 1800, 17 * 3600 + 1800)  # companies are created 07:30-17:30
@@ -245,7 +250,19 @@ def load_demo(contacts=1000, seed=7, today=None):
         writer = _Writer()
         generator.generate(max(1, contacts // 5), contacts, writer)
         writer.finish()
+        _ensure_web_form(users, generator.entry)
     return {"users": created_users, **writer.counts}
+
+
+def _ensure_web_form(users, category):
+    """The web form the demo's web leads came in through, with a distribution flow
+    handing each new lead to the next rep in turn (R21, R22)."""
+    if category is None or WebForm.select().where(WebForm.name == FORM_NAME).exists():
+        return
+    reps = [user_id for user_id, role in users if role == "rep"]
+    flow = save_flow(None, Actor.system(), FLOW_NAME, "round_robin", True, reps)
+    save_web_form(None, Actor.system(), FORM_NAME, category.id, flow.id,
+                  default_field_config())
 
 
 def _ensure_users():

@@ -27,15 +27,18 @@ PHONE_LIKE = re.compile(r"^[+\-]?[0-9 ()./-]*$")
 
 @dataclass
 class Labels:
-    """The header row and the names of statuses ({id: name}) and groups ({code: name})."""
+    """The header row and the names of statuses and categories ({id: name}) and of
+    groups ({code: name}), in the reader's language (R23)."""
     header: list
     statuses: dict = field(default_factory=dict)
     groups: dict = field(default_factory=dict)
+    categories: dict = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data):
         return cls(data["header"], {int(k): v for k, v in data["statuses"].items()},
-                   data["groups"])
+                   data["groups"],
+                   {int(k): v for k, v in data.get("categories", {}).items()})
 
 
 def safe_cell(value):
@@ -57,7 +60,9 @@ def export_cells(columns, row, labels):
             cells.append(labels.statuses.get(value.id, value.name) if value else "")
         elif column == "group":
             cells.append(labels.groups.get(value, value) if value else "")
-        elif column in ("category", "owner"):
+        elif column == "category":
+            cells.append(labels.categories.get(value.id, value.name) if value else "")
+        elif column == "owner":
             cells.append(value.name if value else "")
         elif column == "created":
             cells.append(value.isoformat(sep=" ") if hasattr(value, "isoformat") else value)

@@ -83,17 +83,46 @@ class LoginFailure(BaseModel):
                    (("created_at",), False))
 
 
-class Category(BaseModel):
+class NamedInLanguages:
+    """R23: a list entry with a default name (and description) and one per interface
+    language; an empty one means "use the default"."""
+
+    def name_in(self, language):
+        """The name in `language`, falling back to the default name."""
+        return getattr(self, f"name_{language}", "") or self.name
+
+    def description_in(self, language):
+        """The description in `language`, or the default one."""
+        return getattr(self, f"description_{language}", "") or self.description
+
+
+class CategoryGroup(NamedInLanguages, BaseModel):
+    """R1, R23: one of the fixed category groups, with its names per language.
+
+    The groups themselves are fixed (CATEGORY_GROUPS); admins name them.
+    """
+    code = CharField(unique=True)
+    name = CharField()
+    name_en = CharField(default="")
+    name_sv = CharField(default="")
+    name_nb = CharField(default="")
+    description = ""
+
+
+class Category(NamedInLanguages, BaseModel):
     name = CharField()
     group = CharField(default="other")
     lead_status_enabled = BooleanField(default=False)
     description = TextField(default="")
     sort_order = IntegerField(default=0)
     retired = BooleanField(default=False)
-
-    @property
-    def group_label(self):
-        return CATEGORY_GROUPS.get(self.group, self.group)
+    # R23: names and descriptions per interface language ("" = the default above).
+    name_en = CharField(default="")
+    name_sv = CharField(default="")
+    name_nb = CharField(default="")
+    description_en = TextField(default="")
+    description_sv = TextField(default="")
+    description_nb = TextField(default="")
 
     @property
     def lead_status_active(self):
@@ -106,7 +135,7 @@ class Category(BaseModel):
         return query if include_retired else query.where(cls.retired == False)  # noqa: E712
 
 
-class LeadStatus(BaseModel):
+class LeadStatus(NamedInLanguages, BaseModel):
     name = CharField()
     description = TextField(default="")
     sort_order = IntegerField(default=0)
@@ -120,14 +149,6 @@ class LeadStatus(BaseModel):
     description_en = TextField(default="")
     description_sv = TextField(default="")
     description_nb = TextField(default="")
-
-    def name_in(self, language):
-        """The name in `language`, falling back to the default name."""
-        return getattr(self, f"name_{language}", "") or self.name
-
-    def description_in(self, language):
-        """The description (the tooltip of R13) in `language`, or the default one."""
-        return getattr(self, f"description_{language}", "") or self.description
 
     @classmethod
     def ordered(cls, include_retired=False):
@@ -246,6 +267,19 @@ class Sale(BaseModel):
     updated_at = DateTimeField(default=now)
 
 
+class SaleEvent(BaseModel):
+    """R14: a sale registered, marked Sold, Lost or open again; shown in the timelines."""
+    REGISTERED = "registered"
+    kind = CharField()
+    sale = ForeignKeyField(Sale, backref="events", on_delete="CASCADE")
+    company = ForeignKeyField(Company, backref="+", on_delete="CASCADE")
+    actor = ForeignKeyField(User, null=True, backref="+")
+    created_at = DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("company", "created_at"), False),)
+
+
 # R15: the events lead categorization listens to, in settings order.
 TRIGGERS = {
     "sale_sold": N_("Sale marked Sold"),
@@ -285,5 +319,5 @@ class CategorySuggestion(BaseModel):
     chosen_category = ForeignKeyField(Category, null=True, backref="+")
 
 
-TABLES = [User, LoginFailure, Category, LeadStatus, Company, Contact, History, AuditLog, Sale,
-          CategorizationRule, CategorySuggestion]
+TABLES = [User, LoginFailure, CategoryGroup, Category, LeadStatus, Company, Contact, History,
+          AuditLog, Sale, SaleEvent, CategorizationRule, CategorySuggestion]

@@ -32,8 +32,8 @@ from peewee import JOIN, PostgresqlDatabase, fn
 from .db import database
 from .pagination import Page
 from .rules import RuleViolation
-from .schema import (CATEGORY_GROUPS, N_, Category, CategorySuggestion, Company, Contact,
-                     LeadStatus, User)
+from .schema import (CATEGORY_GROUPS, N_, Category, CategoryGroup, CategorySuggestion, Company,
+                     Contact, LeadStatus, User)
 from .values import as_int, has_control_character
 
 # --- The simple contact filter (contacts tab, board) -------------------------
@@ -285,7 +285,7 @@ class Criteria:
 
 
 class Vocabulary:
-    """The lists criteria refer to, each read once: statuses, categories, users.
+    """The lists criteria refer to, each read once: statuses, categories, users, groups.
 
     The search screen shows them as choices and validation checks ids
     against them, so one page needs three small queries whatever it shows.
@@ -312,6 +312,13 @@ class Vocabulary:
     def users(self):
         """Every user, former ones too: their leads are still theirs."""
         return self._load("users", User.select().order_by(User.name))
+
+    @property
+    def groups(self):
+        """The category groups by code, with their names per language (R23)."""
+        if "groups" not in self._cache:
+            self._cache["groups"] = {row.code: row for row in CategoryGroup.select()}
+        return self._cache["groups"]
 
 
 def parse_criteria(data, vocabulary=None):

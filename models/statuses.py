@@ -9,15 +9,12 @@ from peewee import fn
 from .audit import describe_changes, record_audit
 from .db import database
 from .rules import RuleViolation
-from .schema import LANGUAGES, N_, LeadStatus
+from .names import (DESCRIPTION_MAX, NAME_FIELDS, NAME_MAX, TRANSLATION_FIELDS,
+                    check_names_unique, clean_translations)
+from .schema import N_, LeadStatus
 from .values import clean_name, clean_text
 
 AREA = "lead_statuses"
-NAME_MAX = 100
-DESCRIPTION_MAX = 1000
-# The per-language columns an admin may fill: name_en, description_en, name_sv, ...
-TRANSLATION_FIELDS = tuple(f"{kind}_{language}" for language in LANGUAGES
-                           for kind in ("name", "description"))
 AUDITED_FIELDS = ("name", "description") + TRANSLATION_FIELDS
 
 
@@ -25,46 +22,16 @@ def _clean_text(value, limit, message, field=None, **params):
     return clean_text(value, limit, field, multiline=True, too_long=message, **params)
 
 
-def _check_translations(translations):
-    """Only name_xx / description_xx of the interface languages; stripped and not too long."""
-    cleaned = {}
-    for field, value in (translations or {}).items():
-        if field not in TRANSLATION_FIELDS:
-            raise RuleViolation(N_("Names and descriptions can only be given in English, "
-                                   "Swedish and Norwegian."))
-        language = LANGUAGES[field.rsplit("_", 1)[1]]
-        if field.startswith("name_"):
-            cleaned[field] = _clean_text(
-                value, NAME_MAX,
-                N_("The %(language)s name can be at most %(limit)s characters."),
-                language=language, field=field)
-        else:
-            cleaned[field] = _clean_text(
-                value, DESCRIPTION_MAX,
-                N_("The %(language)s description can be at most %(limit)s characters."),
-                language=language, field=field)
-    return cleaned
-
-
-def _check_names(name, translations, status_id):
-    """R5: the default name is required and unique, and so is the name shown in each language.
-
-    Compared case-insensitively in Python (SQLite's LOWER() leaves Å and Ö
-    alone) against every other status, retired ones included: a restored
-    status must not clash.
-    """
+def _check_names(name, translations, status):
+    """R5, R23: the default name is required and unique, and so is the name shown in
+    each language (`translations` as they will be saved)."""
     name = clean_name(name, NAME_MAX, missing=N_("A lead status needs a name."),
                       too_long=N_("A lead status name can be at most %(limit)s characters."))
-    others = [s for s in LeadStatus.select() if s.id != status_id]
-    if any(s.name.casefold() == name.casefold() for s in others):
-        raise RuleViolation(N_("A lead status named %(name)s already exists."), name=name)
-    for language, label in LANGUAGES.items():
-        shown = translations.get(f"name_{language}") or name
-        if any(s.name_in(language).casefold() == shown.casefold() for s in others):
-            raise RuleViolation(N_("Another lead status is already called %(name)s in "
-                                   "%(language)s."), name=shown, language=label,
-                                field=f"name_{language}" if translations.get(f"name_{language}")
-                                else "name")
+    shown = {field: getattr(status, field) for field in NAME_FIELDS}
+    shown.update({k: v for k, v in translations.items() if k in NAME_FIELDS})
+    check_names_unique(name, shown, [s for s in LeadStatus.select() if s.id != status.id],
+                       N_("A lead status named %(name)s already exists."),
+                       N_("Another lead status is already called %(name)s in %(language)s."))
     return name
 
 
@@ -90,10 +57,10 @@ def save_lead_status(status, actor, name, description="", translations=None,
     means "use the default" and a field left out keeps its value. A new
     status goes right after the status with id `position_after`, or last.
     """
-    translations = _check_translations(translations)
+    translations = clean_translations(translations)
     is_new = status is None
     status = status or LeadStatus()
-    name = _check_names(name, translations, None if is_new else status.id)
+    name = _check_names(name, translations, status)
     description = _clean_text(description, DESCRIPTION_MAX,
                               N_("A description can be at most %(limit)s characters."),
                               field="description")
@@ -141,8 +108,8 @@ def reorder_lead_statuses(status_ids, actor=None):
     order = list(status_ids) + [i for i in current if i not in shown]
     with database.atomic():
         _renumber(order)
-        names = [s.name for s in LeadStatus.ordered(include_retired=True)]
-        record_audit(actor, AREA, "reordered", "", " → ".join(names))
+        record_audit(actor, AREA, "reordered", "",
+                     describe_changes({"order": current}, {"order": order}))
 
 
 def retire_lead_status(status, actor=None):
@@ -179,5 +146,5 @@ def make_initial_status(status, actor=None):
         LeadStatus.update(is_initial=(LeadStatus.id == status.id)).execute()
         status.is_initial = True
         record_audit(actor, AREA, "made initial", status.name,
-                     describe_changes({"initial": previous.name if previous else None},
-                                      {"initial": status.name}))
+                     describe_changes({"initial": previous.id if previous else None},
+                                      {"initial": status.id}))

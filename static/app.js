@@ -122,6 +122,16 @@
   // message is shown by the responseError toast above).
   var boardBusy = false;
   var boardRedrawWaiting = false;
+  var cardJustDropped = false;
+
+  // The click that ends a drag started on a card's name must not open the
+  // contact; a plain click (no drag) still does.
+  document.addEventListener("click", function (evt) {
+    if (cardJustDropped && evt.target.closest && evt.target.closest(".card")) {
+      evt.preventDefault();
+      evt.stopPropagation();
+    }
+  }, true);
 
   function boardSortables() {
     return Array.prototype.map.call(document.querySelectorAll("[data-board-column]"),
@@ -174,12 +184,16 @@
         // A column without a move URL (a deactivated owner's) takes no drops.
         group: { name: "board", put: list.hasAttribute("data-move-url") },
         draggable: ".card",
-        filter: ".move-menu, a",
+        // A card is dragged by any part of it, its name (a link) too; only the
+        // "Move to…" menu is not a handle.
+        filter: ".move-menu",
         preventOnFilter: false,
         forceFallback: true,
         animation: 120,
         onStart: function () { boardBusy = true; },
         onEnd: function (evt) {
+          cardJustDropped = true;
+          setTimeout(function () { cardJustDropped = false; }, 0);
           if (evt.to === evt.from) { lockBoard(false); return; }
           dropCard(evt);
         }

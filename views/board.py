@@ -1,18 +1,20 @@
 """The lead board: one column per lead status (or category, or owner), cards
 dragged between them; over "My leads" or any saved selection."""
+import re
+import secrets
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, g, redirect, request, session, url_for
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 
-from models import Actor, Category, Company, Contact, LeadStatus, RuleViolation, User
-from models.board import (CARDS_PER_COLUMN, SORTS, Undo, board_statuses,
+from models import Actor, Category, Company, Contact, LeadStatus, RuleViolation, User, paginate
+from models.board import (CARDS_PER_COLUMN, SORTS, CompanyUndo, Undo, board_statuses,
                           cards_among, category_column_counts, column_cards, column_counts,
                           company_board_categories, company_cards,
                           company_column_counts, days_in_status, move_card,
-                          move_company_card, move_owner_card, owner_column_counts,
-                          owner_columns, undo_move)
+                          move_company_card, move_owner_card, off_board,
+                          owner_column_counts, owner_columns, undo_company_move, undo_move)
 from models.categories import lead_board_category_ids
 from models.schema import POTENTIAL
 from models.search import (CompanySearch, ContactSearch, contacts_with_relations,
@@ -21,9 +23,9 @@ from models.selections import selection_matches, visible_selection
 from models.tally import tally_counts
 from models.values import as_int
 
-from .common import get_or_404, int_arg, render, rule_message, wants_fragment
+from .common import get_or_404, int_arg, page_number, render, rule_message, wants_fragment
 from .errors import error_response
-from .i18n import status_name
+from .i18n import category_name, list_names, status_name
 
 bp = Blueprint("board", __name__)
 
@@ -54,8 +56,10 @@ def remembered_settings(key, slot, filters):
     boards = session.get(key)
     if not isinstance(boards, dict) or not all(isinstance(v, dict) for v in boards.values()):
         boards = {}
-    if any(name in request.values for name in filters):
-        chosen = {name: request.values.get(name, "")[:200] for name in filters}
+    # Only the query string: a drop's form fields (category, owner) name its target,
+    # not the board's filter.
+    if any(name in request.args for name in filters):
+        chosen = {name: request.args.get(name, "")[:200] for name in filters}
         boards = {k: v for k, v in boards.items() if k != slot}
         boards[slot] = chosen
         session[key] = dict(list(boards.items())[-REMEMBERED_BOARDS:])
@@ -104,12 +108,31 @@ def _board_scope(settings):
 
 def board_query(settings, selection=None):
     """Contacts of the board: in its scope, in the selection, matching the filter text."""
-    owner_ids, categories = board_scope(settings)
+    _, categories = board_scope(settings)
+    return unscoped_query(settings, selection).where(Company.category.in_(categories))
+
+
+def unscoped_query(settings, selection=None):
+    """The board's contacts before R8 narrows them to active leads: whose, the selection's,
+    matching the filter text."""
+    owner_ids, _ = board_scope(settings)
     criteria = ContactSearch(text=settings.get("q", "")[:200], owner_ids=owner_ids or [])
-    query = search_contacts(criteria).where(Company.category.in_(categories))
+    query = search_contacts(criteria)
     if selection is not None:
         query = selection_matches(selection, current_user).narrow(query)
     return query
+
+
+def not_shown_query(settings, selection):
+    """Members of the selection (as filtered) that have no card on its board, and why.
+
+    The filters (owner, text, category) leave members out of both; the rest are
+    the members R8 or a retired status keeps off the board.
+    """
+    query = unscoped_query(settings, selection)
+    if settings.get("category", "").isdigit():
+        query = query.where(Company.category == int(settings["category"]))
+    return off_board(query, settings["group"], board_scope(settings)[1])
 
 
 COLUMN_FIELDS = {"status": Contact.lead_status, "category": Company.category,
@@ -145,7 +168,10 @@ def board_columns(settings, query, selection=None):
 
 def board_context(settings, selection=None):
     query = board_query(settings, selection)
+    # A selection's board accounts for every member: those without a card are counted.
+    not_shown = not_shown_query(settings, selection).count() if selection is not None else 0
     return dict(columns=board_columns(settings, query, selection), grouping=settings["group"],
+                not_shown=not_shown,
                 settings=settings, selection=selection, live_owner=live_owner(settings),
                 labels=card_labels(settings), sort=settings["sort"],
                 per_column=CARDS_PER_COLUMN,
@@ -191,9 +217,9 @@ def card_labels(settings):
         "move_aria": gettext("Move %(name)s to…"),
         "grouping": settings["group"],
         "sort": settings["sort"],
-        # Cards not in status columns say their status.
-        "statuses": {s.id: status_name(s) for s in LeadStatus.select()}
-        if settings["group"] != "status" else {},
+        # Cards not in status columns say their status; every card its category.
+        "statuses": list_names().statuses() if settings["group"] != "status" else {},
+        "categories": list_names().categories(),
     }
 
 
@@ -216,7 +242,8 @@ def index():
         return error_response(422, rule_message(error))
     blocks = None
     if request.headers.get("HX-Target") == "board-columns":
-        blocks = ["columns", "owner_filter"] + (["heading"] if selection is None else [])
+        blocks = ["columns", "owner_filter", "not_shown"] + (
+            ["heading"] if selection is None else [])
     return render("board/index.html", blocks, **context)
 
 
@@ -232,6 +259,22 @@ def more_cards(by, column_id, endpoint):
                       **board_args(settings)),
                   cards=cards, total=total, next_offset=offset + len(cards),
                   days_in_status=days_in_status, labels=card_labels(settings))
+
+
+@bp.get("/board/not-shown")
+@login_required
+def not_shown():
+    """The members of a selection that are not on its board, each with the reason."""
+    selection, settings = open_board()
+    if selection is None:
+        abort(404)
+    try:
+        page = paginate(not_shown_query(settings, selection).order_by(
+            Contact.last_name, Contact.first_name, Contact.id), page_number(), per_page=50)
+    except RuleViolation as error:  # a dynamic selection whose stored criteria went bad
+        return error_response(422, rule_message(error))
+    return render("board/not_shown.html", "rows", page=page, selection=selection,
+                  settings=settings, board_args=board_args(settings))
 
 
 @bp.get("/board/column/<int:status_id>")
@@ -306,7 +349,7 @@ def menu(contact_id=None):
         # A category drop moves the company: the category is the card's version.
         endpoint, field, version = "board.move_contact_company", "category", \
             contact.company.category_id
-        choices = [(c.id, c.name) for c in company_board_categories()
+        choices = [(c.id, category_name(c)) for c in company_board_categories()
                    if c.id != contact.company.category_id]
     elif settings["group"] == "owner":
         endpoint, field = "board.assign", "owner"
@@ -322,26 +365,43 @@ def menu(contact_id=None):
 
 def moved_response(contact, by, undo=None, proposal=None, status=200):
     """A dropped card, fresh counts of every column out of band, an undo toast and
-    maybe a rule's dialog. `by` is what the columns stand for ("status" or
-    "owner"); `undo` holds the toast's message, the URL that puts the move back
-    and its form fields."""
+    maybe a rule's dialog. `by` is what the columns stand for ("status",
+    "category" or "owner"); `undo` holds the toast's message, the URL that puts
+    the move back and its form fields. An undo's answer closes the toast it came
+    from; it has no card (`contact` None) when it put a company back."""
     selection, settings = open_board()
     query = board_query(settings, selection)
-    on_board = query.where(Contact.id == contact.id).exists()
+    on_board = contact is not None and query.where(Contact.id == contact.id).exists()
     counts = board_counts(settings, selection, query, by)
     if by == "owner":
         count_ids = {f"count-owner-{o.id}": counts.get(o.owner_id, 0)
                      for o in owner_columns(counts)}
+    elif by == "category":
+        count_ids = {f"count-{c.id}": counts.get(c.id, 0) for c in company_board_categories()}
     else:
         count_ids = {f"count-{s.id}": counts.get(s.id, 0) for s in board_statuses()}
+    if undo is not None:
+        undo = {"toast": f"undo-{secrets.token_hex(6)}", **undo}
     response = render("board/_moved.html", status=status, contact=contact, on_board=on_board,
                       counts=count_ids, undo=undo, proposal=proposal,
+                      undone_toast=undone_toast(),
                       categories=list(Category.ordered()) if proposal else [],
-                      company_name=contact.company.name, days_in_status=days_in_status,
+                      company_name=contact.company.name if contact else "",
+                      days_in_status=days_in_status,
                       labels=card_labels(settings), oob_blocks=("dialog",))
     if request.form.get("via") == "menu":
         response.headers["HX-Trigger"] = "board-refresh"
     return response
+
+
+UNDO_TOAST = re.compile(r"undo-[0-9a-f]{12}")
+
+
+def undone_toast():
+    """The id of the undo toast whose Undo this request is, when it is one: the answer
+    replaces that toast, so Undo cannot be pressed twice."""
+    toast = request.form.get("toast", "")
+    return toast if UNDO_TOAST.fullmatch(toast) else None
 
 
 def gone():
@@ -492,15 +552,57 @@ def move_company_to():
     if company is None or category is None or shown is None:
         return gone()
     try:
-        company = move_company_card(company, category, shown,
-                                    Actor(current_user._get_current_object()))
+        company, undo = move_company_card(company, category, shown,
+                                          Actor(current_user._get_current_object()))
     except RuleViolation as error:
         return error_response(409, rule_message(error))
     settings, query, selection = open_company_board()
     card = query.where(Company.id == company.id).first()
     return render("board/_company_moved.html", company=card,
                   counts=company_column_counts(query),
-                  categories=company_board_categories())
+                  categories=company_board_categories(),
+                  undo=company_undo(company, category, undo, "board.undo_company_card",
+                                    company_board_args(settings)))
+
+
+def company_undo(company, category, undo, endpoint, args):
+    """The toast of a company's move: what moved, with how many contacts, and its undo."""
+    moved = Contact.select().where(Contact.company == company.id).count()
+    return dict(
+        message=ngettext("%(company)s moved to %(category)s with its %(num)s contact.",
+                         "%(company)s moved to %(category)s with its %(num)s contacts.",
+                         moved, company=company.name, category=category_name(category)),
+        url=url_for(endpoint, **args),
+        toast=f"undo-{secrets.token_hex(6)}",
+        fields={"company": undo.company_id, "category": undo.category_id,
+                "moved_to": undo.moved_to_id, "history": undo.history_id})
+
+
+def posted_company_undo():
+    """The CompanyUndo an undo form carries, or None when it cannot be read."""
+    values = [request.form.get(name, type=int)
+              for name in ("company", "category", "moved_to", "history")]
+    return None if None in values else CompanyUndo(*values)
+
+
+@bp.post("/board/companies/undo")
+@login_required
+def undo_company_card():
+    """Put a company dropped on the company board back where it was."""
+    undo = posted_company_undo()
+    if undo is None or not Company.select().where(Company.id == undo.company_id).exists():
+        return error_response(422, gettext("There is nothing to undo."))
+    try:
+        undo_company_move(undo, Actor(current_user._get_current_object()))
+    except RuleViolation as error:
+        return error_response(409, rule_message(error))
+    settings, query, selection = open_company_board()
+    response = render("board/_company_moved.html", company=None,
+                      counts=company_column_counts(query),
+                      categories=company_board_categories(), undo=None,
+                      undone_toast=undone_toast())
+    response.headers["HX-Trigger"] = "board-refresh"
+    return response
 
 
 @bp.get("/board/companies/column/<int:category_id>")
@@ -526,12 +628,29 @@ def move_contact_company():
     if contact is None or category is None or shown is None:
         return gone()
     try:
-        move_company_card(contact.company, category, shown,
-                          Actor(current_user._get_current_object()))
+        company, undo = move_company_card(contact.company, category, shown,
+                                          Actor(current_user._get_current_object()))
     except RuleViolation as error:
         return error_response(409, rule_message(error))
     contact = get_or_404(contacts_with_relations(), contact.id)
-    response = render("board/_card.html", contact=contact, days_in_status=days_in_status,
-                      labels=card_labels(open_board()[1]))
+    response = moved_response(contact, "category", undo=company_undo(
+        company, category, undo, "board.undo_contact_company", board_args(open_board()[1])))
+    # Every card of the company moved with it: the board redraws.
+    response.headers["HX-Trigger"] = "board-refresh"
+    return response
+
+
+@bp.post("/board/undo-category")
+@login_required
+def undo_contact_company():
+    """Put back a company moved by dropping one of its contacts on a category column."""
+    undo = posted_company_undo()
+    if undo is None or not Company.select().where(Company.id == undo.company_id).exists():
+        return error_response(422, gettext("There is nothing to undo."))
+    try:
+        undo_company_move(undo, Actor(current_user._get_current_object()))
+    except RuleViolation as error:
+        return error_response(409, rule_message(error))
+    response = moved_response(None, "category")
     response.headers["HX-Trigger"] = "board-refresh"
     return response

@@ -13,6 +13,7 @@ from models import RuleViolation
 from models.values import as_int
 
 from .errors import error_response
+from .i18n import message_params
 
 
 def wants_fragment():
@@ -48,8 +49,8 @@ def get_or_404(query, object_id):
 
 
 def rule_message(error: RuleViolation):
-    """A refused change's message in the user's language."""
-    return gettext(error.message, **error.params)
+    """A refused change's message in the user's language, naming lists in it too."""
+    return gettext(error.message, **message_params(error.params))
 
 
 def show_refusal(form, error):

@@ -6,9 +6,8 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 from peewee import JOIN
 
-from models import (CATEGORY_GROUPS, Actor, Category, Company, Contact, LeadStatus,
-                    RuleViolation, User, create_company, move_company, paginate, timeline,
-                    update_company)
+from models import (CATEGORY_GROUPS, Actor, Category, Company, Contact, RuleViolation, User, create_company, move_company, paginate, update_company)
+from models.activity import card_timeline
 from models.categorization import pending_suggestions
 from models.schema import N_, SALE_STATUSES, Sale
 from models.search import (CompanySearch, ContactSearch, group_counts, grouped,
@@ -18,7 +17,7 @@ from .common import (get_or_404, int_arg, int_list, page_number, render, rule_me
                      show_refusal)
 from .errors import error_response
 from .forms import CompanyForm, form_values
-from .i18n import status_name
+from .i18n import request_vocabulary, status_name
 
 bp = Blueprint("companies", __name__)
 
@@ -80,7 +79,8 @@ def contacts_tab_state(company):
     if grouping:
         counts = group_counts(query, grouping)
         for key, rows in groupby(page.items, key=lambda c: group_key(c, grouping)):
-            groups.append((key, group_title(key, grouping, rows), list(rows), counts.get(key, 0)))
+            rows = list(rows)  # read once: naming the group must not use up its first row
+            groups.append((key, group_title(key, grouping, rows[0]), rows, counts.get(key, 0)))
     return {"columns": columns, "grouping": grouping, "criteria": criteria, "page": page,
             "groups": groups}
 
@@ -90,10 +90,10 @@ def group_key(contact, grouping):
             "source": contact.utm_source}[grouping]
 
 
-def group_title(key, grouping, rows):
-    first = next(iter(rows), None)
+def group_title(key, grouping, first):
+    """A group's heading, named from its first row."""
     if grouping == "status":
-        return status_name(first.lead_status) if key else gettext("No lead status")
+        return status_name(key) if key else gettext("No lead status")
     if grouping == "owner":
         return first.owner.name if key else gettext("No owner")
     return key or gettext("Direct / unknown")
@@ -124,10 +124,11 @@ def company_card(company, status=200, **extra):
         suggestions=suggestions,
         proposal=proposal_from_request(suggestions),
         sale_statuses=SALE_STATUSES,
-        categories=list(Category.ordered()),
-        statuses=list(LeadStatus.ordered(include_retired=True)),
+        # From the request's lists, which also name them (R23): no query of their own.
+        categories=[c for c in request_vocabulary().categories.values() if not c.retired],
+        statuses=list(request_vocabulary().statuses.values()),
         owners=list(User.active_users()),
-        timeline=list(timeline(company=company)),
+        timeline=card_timeline(company=company),
         column_labels=CONTACT_COLUMNS,
         group_by_labels=GROUP_BY,
         **contacts_tab_state(company),

@@ -3,8 +3,8 @@ from flask import Blueprint, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
-from models import (Actor, Category, LeadStatus, RuleViolation, User, create_contact,
-                    lead_status_is_active, timeline, update_contact)
+from models import (Actor, Category, LeadStatus, RuleViolation, User, create_contact, lead_status_is_active, update_contact)
+from models.activity import card_timeline, web_form_messages
 from models.categorization import set_lead_status_with_rules
 from models.search import contacts_with_relations
 
@@ -12,6 +12,7 @@ from .common import get_or_404, int_arg, render, rule_message, show_refusal
 from .companies import company_query
 from .errors import error_response
 from .forms import ContactForm, form_values
+from .i18n import request_vocabulary
 
 bp = Blueprint("contacts", __name__)
 
@@ -19,12 +20,15 @@ bp = Blueprint("contacts", __name__)
 def contact_card(contact, blocks=None, status=200, **extra):
     """Render the contact card, or the blocks an htmx request needs."""
     active = lead_status_is_active(contact)
+    messages = web_form_messages(contact=contact, limit=30)
     context = dict(
         contact=contact,
         lead_status_active=active,
         # Retired statuses are not offered (R6) but the current one stays shown.
-        statuses=list(LeadStatus.ordered()) if active else [],
-        timeline=list(timeline(contact=contact)),
+        statuses=[s for s in request_vocabulary().statuses.values() if not s.retired]
+        if active else [],
+        timeline=card_timeline(contact=contact, messages=messages),
+        messages=messages[:3],
         editing_status=False,
         form=None,
         proposal=None,

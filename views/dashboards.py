@@ -16,7 +16,7 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from models import RuleViolation
-from models.dashboards import (CATALOGUE, MAX_STAGES, Dashboard, Tile, TileContext,
+from models.dashboards import (CATALOGUE, MAX_STAGES, SO_FAR, Dashboard, Tile, TileContext,
                                TileParamError, add_tile, available_selections, can_edit,
                                can_share, can_view, compute_tile, create_dashboard,
                                dashboard_tiles, delete_dashboard, ensure_default_dashboard,
@@ -26,7 +26,7 @@ from models.dashboards import (CATALOGUE, MAX_STAGES, Dashboard, Tile, TileConte
 from models.schema import CATEGORY_GROUPS, N_
 
 from .common import get_or_404, int_list, page_number, render, rule_message, wants_fragment
-from .i18n import group_label, status_name
+from .i18n import category_name, group_label, request_vocabulary, status_name
 from .search import criteria_args
 
 bp = Blueprint("dashboards", __name__)
@@ -44,7 +44,8 @@ def me():
 
 def tile_context():
     """The user looking and today's date; `DASHBOARD_TODAY` pins the date (tests, demos)."""
-    return TileContext(me(), today=current_app.config.get("DASHBOARD_TODAY"))
+    return TileContext(me(), today=current_app.config.get("DASHBOARD_TODAY"),
+                       vocabulary=request_vocabulary())
 
 
 def visible_dashboard(dashboard_id):
@@ -285,12 +286,16 @@ def drill_caption(tile, params, ctx, key):
     """What the listed rows are, for the figures the Search screen cannot show."""
     if tile.kind == "funnel" and key.startswith("stage:"):
         kind, value = stage_object(params["stages"][int(key[6:])], ctx)
-        name = (status_name(value) if kind == "status" else value.name if kind == "category"
-                else group_label(value))
+        name = (status_name(value) if kind == "status"
+                else category_name(value) if kind == "category" else group_label(value))
         if params["days"]:
             return gettext("Companies that reached %(stage)s or a later stage in the last "
                            "%(days)s days", stage=name, days=params["days"])
         return gettext("Companies that reached %(stage)s or a later stage", stage=name)
+    if tile.kind == "new_leads" and key == SO_FAR:
+        return (gettext("Created last week, up to the same day and time as now")
+                if params["period"] == "week"
+                else gettext("Created last month, up to the same day and time as now"))
     if tile.kind == "stale":
         return gettext("No change of lead status for %(days)s days or more", days=params["days"])
     return ""

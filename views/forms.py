@@ -6,13 +6,21 @@ phone number, a name that shows) is the models' rule
 (models.rules.company_fields / contact_fields): its refusal is shown next
 to the field it names (views.common.show_refusal).
 """
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from models import Category, User
+
+from .i18n import category_name, group_label
+
+
+def category_choices(categories):
+    """Categories as choices, named in the reader's language, under their group (R1, R23)."""
+    return [SelectChoice(c.id, category_name(c), optgroup=group_label(c.group))
+            for c in categories]
 
 
 def owner_choices():
@@ -34,8 +42,7 @@ class CompanyForm(FlaskForm):
         # A retired category stays selectable on the company that still has it.
         if company is not None and company.category.retired:
             categories.append(company.category)
-        self.category.choices = [SelectChoice(c.id, c.name, optgroup=gettext(c.group_label))
-                                 for c in categories]
+        self.category.choices = category_choices(categories)
         self.owner.choices = owner_choices()
         return self
 

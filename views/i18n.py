@@ -1,10 +1,17 @@
-"""Interface language per user (en, sv, nb) and template helpers for labels."""
-from flask import current_app, request
+"""Interface language per user (en, sv, nb) and template helpers for labels.
+
+Lead statuses, categories and category groups are named in the reader's
+language (R23) by one `ListNames` per request: each list is read once, on
+first use, however many rows a page names.
+"""
+from flask import current_app, g, request
 from flask_babel import format_currency, format_date, format_datetime, get_locale, gettext
 from flask_login import current_user
 
 from models import CATEGORY_GROUPS, LANGUAGES, ROLES
+from models.names import ListNames
 from models.schema import N_, TRIGGERS, CategorySuggestion
+from models.search import Vocabulary
 
 AUDIT_AREAS = {
     "categories": N_("Company categories"),
@@ -23,22 +30,60 @@ def select_locale():
             or current_app.config["DEFAULT_LANGUAGE"])
 
 
-def group_label(code):
-    return gettext(CATEGORY_GROUPS.get(code, code))
-
-
 def current_language():
     return get_locale().language if get_locale() else "en"
 
 
+def request_vocabulary():
+    """The lists (statuses, categories, users, groups) as this request reads them, once."""
+    if "vocabulary" not in g:
+        g.vocabulary = Vocabulary()
+    return g.vocabulary
+
+
+def list_names():
+    """The lists named in the reader's language, for this request (R23)."""
+    if "list_names" not in g:
+        g.list_names = ListNames(current_language(), request_vocabulary())
+    return g.list_names
+
+
 def status_name(status):
-    """A lead status's name in the interface language (falls back to the default name)."""
-    return status.name_in(current_language()) if status else ""
+    """A lead status's name (a row or an id) in the reader's language (R23)."""
+    return list_names().status(status)
 
 
 def status_description(status):
-    """A lead status's description in the interface language: the tooltip of R13."""
-    return status.description_in(current_language()) if status else ""
+    """A lead status's description in the reader's language: the tooltip of R13."""
+    return list_names().status_description(status)
+
+
+def category_name(category):
+    """A category's name (a row or an id) in the reader's language (R23)."""
+    return list_names().category(category)
+
+
+def category_description(category):
+    return list_names().category_description(category)
+
+
+def group_label(code):
+    """A category group's name in the reader's language (R23)."""
+    return list_names().group(code)
+
+
+def message_params(params):
+    """A refusal's parameters with the status or category it names (by its default
+    name, as models/ raise them) named in the reader's language (R23)."""
+    params = dict(params)
+    vocabulary = request_vocabulary()
+    for key, rows, name in (("status", vocabulary.statuses, status_name),
+                            ("category", vocabulary.categories, category_name)):
+        if isinstance(params.get(key), str):
+            found = next((row for row in rows.values() if row.name == params[key]), None)
+            if found is not None:
+                params[key] = name(found)
+    return params
 
 
 def rule_name(item):
@@ -48,16 +93,51 @@ def rule_name(item):
         return ""
     if rule.trigger == "status_set":
         template = TRIGGERS["status_set"]
-        return gettext(template, status=status_name(rule.lead_status))
+        return gettext(template, status=status_name(rule.lead_status_id))
     label = TRIGGERS.get(rule.trigger, rule.trigger)
     return gettext(label)
+
+
+# How the history labels the authors that are not people (models: rule_label,
+# WebForm.label, ImportJob.label), read back into the reader's language.
+STATUS_RULE_PREFIX = TRIGGERS["status_set"].split("%(status)s")[0]
+LABEL_PREFIXES = {"form": ("Web form: ", N_("Web form: %(name)s")),
+                  "import": ("Import: ", N_("Import: %(name)s"))}
+
+
+def source_text(source, label):
+    """The rule, web form or import that made a change, in the reader's language.
+
+    Rule labels name the status their rule listens to by its default name
+    at the time; it is named again in the reader's language when it is
+    still a status's name.
+    """
+    label = label or ""
+    if source == "rule":
+        if label in TRIGGERS.values():
+            return gettext(label)
+        if label.startswith(STATUS_RULE_PREFIX):
+            named = label[len(STATUS_RULE_PREFIX):]
+            found = next((s for s in request_vocabulary().statuses.values()
+                          if named in (s.name, s.name_en, s.name_sv, s.name_nb)), None)
+            return gettext(TRIGGERS["status_set"],
+                           status=status_name(found) if found else named)
+        return label
+    prefix, message = LABEL_PREFIXES.get(source, (None, None))
+    if prefix and label.startswith(prefix):
+        return gettext(message, name=label[len(prefix):])
+    return label
 
 
 def register(app):
     app.jinja_env.globals.update(
         group_label=group_label,
+        group_choices=lambda: list_names().groups(),
         status_name=status_name,
+        category_name=category_name,
+        category_description=category_description,
         rule_name=rule_name,
+        source_text=source_text,
         audit_area_label=lambda code: gettext(AUDIT_AREAS.get(code, code)),
         status_description=status_description,
         role_label=lambda code: gettext(ROLES.get(code, code)),

@@ -1,4 +1,6 @@
 """Sales on the company card (R14) and answers to category suggestions (R17)."""
+import datetime
+
 from flask import Blueprint, redirect, request, url_for
 from flask_babel import gettext, lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -11,6 +13,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from models import Actor, Category, Contact, RuleViolation
 from models.categorization import (accept_suggestion, decline_suggestion, mark_sale,
                                    register_sale, update_sale)
+from models.sales import currency_for
 from models.schema import CURRENCIES, SALE_STATUSES, CategorySuggestion, Sale
 
 from .common import get_or_404, int_arg, render, rule_message
@@ -76,7 +79,8 @@ def create(company_id):
     form = SaleForm().fill_choices(company)
     if request.method == "GET":
         form.owner.data = current_user.id
-        form.currency.data = "SEK"
+        form.currency.data = currency_for(company.country, current_user.language)
+        form.sale_date.data = datetime.date.today()
         form.status.data = "open"
         return render_form(form, company, None)
     if form.validate_on_submit():

@@ -19,14 +19,14 @@ from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
-from models import CATEGORY_GROUPS, Actor, LeadStatus, RuleViolation
+from models import Actor, RuleViolation
 from models.bulk import (ACTIONS, REASONS, BulkReport, bulk_target, check_bulk,
                          run_bulk_now)
 from models.export import Labels, csv_chunks
 from models.tasks import start_bulk_job, start_export_job
 from models.schema import N_
 from models.search import (ENTITIES, FIELDS, MAX_CRITERIA, ME, OPERATORS, CriteriaError,
-                           Vocabulary, fields_for, normal_sort, parse_criteria,
+                           fields_for, normal_sort, parse_criteria,
                            run_criteria)
 from models.selections import (add_matches, add_members, can_change, remove_members,
                                visible_selection, visible_selections)
@@ -34,7 +34,7 @@ from models.values import as_int
 
 from .common import int_arg, render, rule_message, wants_fragment
 from .errors import error_response
-from .i18n import group_label, status_name
+from .i18n import category_name, group_label, list_names, request_vocabulary, status_name
 
 bp = Blueprint("search", __name__)
 
@@ -207,9 +207,9 @@ def describe_criteria(criteria, vocabulary):
         if item.op == "empty":
             text = ""
         elif spec.kind == "statuses":
-            text = ", ".join(status_name(vocabulary.statuses.get(v)) for v in value)
+            text = ", ".join(status_name(v) or "?" for v in value)
         elif spec.kind == "categories":
-            text = ", ".join(getattr(vocabulary.categories.get(v), "name", "?") for v in value)
+            text = ", ".join(category_name(v) or "?" for v in value)
         elif spec.kind == "groups":
             text = ", ".join(group_label(v) for v in value)
         elif spec.kind == "owners":
@@ -408,8 +408,8 @@ def export_labels(entity, columns):
             header += [gettext("UTM source"), gettext("UTM medium"), gettext("UTM campaign")]
         elif column != "contacts":
             header.append(gettext(COLUMNS[entity][column]))
-    return Labels(header, {s.id: status_name(s) for s in LeadStatus.select()},
-                  {code: group_label(code) for code in CATEGORY_GROUPS})
+    names = list_names()
+    return Labels(header, names.statuses(), dict(names.groups()), names.categories())
 
 
 def csv_response(matches, columns, sort, filename, separator):
@@ -460,7 +460,7 @@ def search_context(args, block=None):
     `block` names the fragment asked for: the criteria editor and the live
     count skip the result page.
     """
-    vocabulary = Vocabulary()
+    vocabulary = request_vocabulary()
     entity = entity_from(args)
     problems = []
     if entity is None:
@@ -506,13 +506,41 @@ def search_context(args, block=None):
 
 
 def search_screen(block=None, status=200, **extra):
-    """The screen, or the block an htmx request asked for (results: with the carried state)."""
-    block = block if wants_fragment() else None
-    context = search_context(request.args, block)
+    """The screen, or the block an htmx request asked for (results: with the carried state).
+
+    The criteria editor and the live count put the shareable address of the
+    criteria being edited in the address bar, replacing it rather than adding a
+    Back step for every change.
+    """
+    editing = block if wants_fragment() else None
+    context = search_context(request.args, editing)
     context.update(extra)
-    if block is None and request.headers.get("HX-Target") == "results":
-        block = ["results", "carried"]
-    return render("search/index.html", block, status=status, **context)
+    if editing is None and request.headers.get("HX-Target") == "results":
+        editing = ["results", "carried"]
+    elif editing == "live_count":
+        editing = ["live_count", "hints"]  # the rows' hints follow the values typed
+    response = render("search/index.html", editing, status=status, **context)
+    if block in ("criteria", "live_count") and wants_fragment():
+        response.headers["HX-Replace-Url"] = editor_url(context["entity"], context["rows"])
+    return response
+
+
+CARRIED = ("cols", "col", "sort", "selection")  # what a result list adds to the criteria
+
+
+def editor_url(entity, rows):
+    """The Search screen's address for the criteria rows as they are being edited."""
+    args = {"entity": entity}
+    for row in rows:
+        args[f"f{row.index}"], args[f"o{row.index}"] = row.field, row.op
+        values = [value for value in row.values if value.strip()] \
+            if row.spec.kind != "period" else row.values
+        if values:
+            args[f"v{row.index}"] = values
+    for name in CARRIED:
+        if name in request.args:
+            args[name] = request.args.getlist(name)
+    return url_for("search.index", **args)
 
 
 @bp.get("/search")
@@ -544,7 +572,7 @@ def count():
 def bulk():
     """Set lead status or owner on the ticked or all matching rows; report what was skipped."""
     form = request.form
-    vocabulary = Vocabulary()
+    vocabulary = request_vocabulary()
     try:
         criteria = parse_criteria(form.get("criteria", ""), vocabulary)
     except CriteriaError as error:
@@ -595,7 +623,7 @@ def export():
     try:
         if errors:
             raise errors[0]
-        criteria = criteria_from_rows(context_entity, rows, Vocabulary())
+        criteria = criteria_from_rows(context_entity, rows, request_vocabulary())
         matches = run_criteria(criteria, current_user)
     except CriteriaError as error:
         return error_response(422, criteria_message(error))
@@ -612,12 +640,12 @@ def search_choices(kind, vocabulary, row):
     """(value, label) pairs a criterion row offers; retired or former ones only when chosen."""
     chosen = set(row.values)
     if kind == "groups":
-        return [(code, group_label(code)) for code in CATEGORY_GROUPS]
+        return list_names().groups()
     if kind == "statuses":
         return [(s.id, status_name(s) + (f" ({gettext('retired')})" if s.retired else ""))
                 for s in vocabulary.statuses.values() if not s.retired or str(s.id) in chosen]
     if kind == "categories":
-        return [(c.id, c.name + (f" ({gettext('retired')})" if c.retired else ""))
+        return [(c.id, category_name(c) + (f" ({gettext('retired')})" if c.retired else ""))
                 for c in vocabulary.categories.values()
                 if not c.retired or str(c.id) in chosen]
     return [(ME, gettext("Me"))] + [(u.id, u.name) for u in vocabulary.users.values()

@@ -10,13 +10,14 @@ from flask_login import current_user, login_required
 from htmx_flask import make_response as htmx_response
 
 from models import RuleViolation
-from models.search import CriteriaError, Vocabulary, parse_criteria
+from models.search import CriteriaError, parse_criteria
 from models.selections import (KINDS, can_change, change_criteria, delete_selection,
                                rename_selection, save_selection, selection_matches,
                                visible_selection, visible_selections)
 
 from .common import render, rule_message, wants_fragment
 from .errors import error_response
+from .i18n import request_vocabulary
 from .search import (PER_PAGE, BadBulkInput, Listing, bulk_choices, criteria_args,
                      criteria_message, csv_response, describe_criteria, list_settings,
                      run_bulk, separator_from, export_job)
@@ -87,7 +88,7 @@ def selection_listing(selection, args, vocabulary):
 
 def selection_page(selection, args, status=200, block=None, **extra):
     """The selection page, or its results block for htmx."""
-    vocabulary = Vocabulary()
+    vocabulary = request_vocabulary()
     problem, listing, criteria = "", None, None
     try:
         criteria = selection.parsed_criteria(vocabulary)

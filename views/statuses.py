@@ -11,7 +11,9 @@ from wtforms.validators import DataRequired, Length, Optional
 from models import (LANGUAGES, Actor, Contact, LeadStatus, RuleViolation, make_initial_status,
                     reorder_lead_statuses, restore_lead_status, retire_lead_status,
                     save_lead_status)
+from models.categories import lead_board_category_ids
 from models.statuses import DESCRIPTION_MAX, NAME_MAX, TRANSLATION_FIELDS
+from models.tally import tally_counts
 
 from .common import admin_only, get_or_404, render, rule_message, save_posted_order
 from .errors import error_response
@@ -68,8 +70,11 @@ def statuses_with_counts(show_retired):
 
 def list_page(status=200):
     show_retired = request.args.get("retired") == "1"
+    # What the boards count (R8): from the counter rows, one query.
+    active = tally_counts("status", None, lead_board_category_ids())
     return render("statuses/index.html", "status_list", status=status,
-                  statuses=list(statuses_with_counts(show_retired)), show_retired=show_retired)
+                  statuses=list(statuses_with_counts(show_retired)), active_counts=active,
+                  show_retired=show_retired)
 
 
 def redirect_or_list():

@@ -18,6 +18,7 @@ from models.webforms import (DEFAULT_RATE_LIMIT, FORM_FIELDS, HONEYPOT, NAME_MAX
                              save_web_form, set_web_form_enabled, submissions_of)
 
 from .common import admin_only, get_or_404, page_number, render, rule_message
+from .forms import category_choices
 
 bp = admin_only(Blueprint("webforms", __name__, url_prefix="/settings/web-forms"))
 
@@ -49,8 +50,7 @@ class WebFormForm(FlaskForm):
         if web_form is not None and web_form.category is not None \
                 and web_form.category.retired:
             categories.append(web_form.category)
-        self.category.choices = [SelectChoice(c.id, c.name, optgroup=gettext(c.group_label))
-                                 for c in categories]
+        self.category.choices = category_choices(categories)
         flows = DistributionFlow.select().order_by(DistributionFlow.name)
         self.flow.choices = [SelectChoice(0, gettext("None: leads get no owner"))] + [
             SelectChoice(f.id, f.name if f.active else f"{f.name} ({gettext('off')})")

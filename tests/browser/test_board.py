@@ -264,3 +264,64 @@ def test_a_saved_selection_opens_as_a_board(page):
     expect(column(page, "Contacting").locator(".count")).to_have_text("1")
     expect(column(page, "Open").locator(".count")).to_have_text("0")
     assert status_of(anna) == "Contacting"
+
+
+def test_undo_closes_its_toast(page):
+    """After Undo the toast says Undone: no second Undo ending in an error (item 3)."""
+    anna, _, _ = setup_board()
+    sign_in(page)
+    open_board(page)
+    drag(page, page.locator(f"#card-{anna.id} .card-company"),
+         column(page, "Qualified").locator("ol"))
+    toasts = page.locator("#toasts")
+    expect(toasts).to_contain_text("Anna Berg moved to Qualified")
+    htmx_settled(page)
+    toasts.get_by_role("button", name="Undo").click()
+    expect(toasts).to_contain_text("Undone.")
+    expect(toasts.get_by_role("button", name="Undo")).to_have_count(0)
+    expect(column(page, "Open").locator(f"#card-{anna.id}")).to_be_visible()
+    expect(page.locator(".toast.error")).to_have_count(0)
+    assert status_of(anna) == "Open"
+
+
+def test_category_board_drop_says_what_moved_and_undo_puts_it_back(page, artifacts):
+    """Like status and owner drops: a toast naming the company and how many contacts
+    moved, with Undo (item 4)."""
+    anna, bo, _ = setup_board()
+    sign_in(page)
+    open_board(page)
+    page.get_by_label("Columns").select_option(label="Category")
+    expect(column(page, "Opportunity")).to_be_visible()
+    htmx_settled(page)
+    drag(page, page.locator(f"#card-{anna.id} .card-company"),
+         column(page, "Opportunity").locator("ol"))
+    toasts = page.locator("#toasts")
+    expect(toasts).to_contain_text("Fjällbo AB moved to Opportunity with its 2 contacts.")
+    expect(column(page, "Opportunity").locator(".card")).to_have_count(2)
+    page.screenshot(path=artifacts / "board-category-drop.png", full_page=True)
+    htmx_settled(page)
+    toasts.get_by_role("button", name="Undo").click()
+    expect(toasts).to_contain_text("Undone.")
+    expect(column(page, "Lead").locator(f"#card-{bo.id}")).to_be_visible()
+    expect(column(page, "Opportunity").locator(".card")).to_have_count(0)
+    models.database.connect(reuse_if_open=True)
+    assert Contact.get_by_id(anna.id).company.category.name == "Lead"
+    models.database.close()
+
+
+def test_a_card_drags_by_its_name_and_a_click_on_the_name_opens_it(page):
+    """The name is a link: dragging it moves the card, clicking it opens the contact
+    (item 5)."""
+    anna, bo, _ = setup_board()
+    sign_in(page)
+    open_board(page)
+    board_url = page.url
+    drag(page, page.locator(f"#card-{anna.id} .card-name"),
+         column(page, "Contacting").locator("ol"))
+    expect(column(page, "Contacting").locator(f"#card-{anna.id}")).to_be_visible()
+    expect(page.locator("#toasts")).to_contain_text("Anna Berg moved to Contacting")
+    assert page.url == board_url
+    assert status_of(anna) == "Contacting"
+    htmx_settled(page)
+    page.locator(f"#card-{bo.id} .card-name").click()
+    expect(page.get_by_role("heading", name="Bo Ek")).to_be_visible()

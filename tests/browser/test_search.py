@@ -108,3 +108,35 @@ def test_manager_searches_saves_and_bulk_updates(page, artifacts):
                 if c.lead_status_id}
     models.database.close()
     assert statuses == {"Anna": "Contacting", "Bo": "Contacting", "Cai": "Open", "Dan": "Open"}
+
+
+def test_editing_criteria_keeps_a_shareable_address_and_adds_no_back_steps(page):
+    """The live count never puts /search/count in the address bar; typing and adding rows
+    replace the /search?... address, only Show results adds a Back step (items 6, 7)."""
+    make_leads()
+    page.goto("/login")
+    page.get_by_label("E-mail").fill("mona@example.test")
+    page.get_by_label("Password").fill("correct horse")
+    page.get_by_role("button", name="Sign in").click()
+    page.goto("/search")
+    htmx_settled(page)
+    steps = page.evaluate("history.length")
+    page.get_by_label("Add criterion").select_option(label="Name")
+    row = page.locator("#criterion-0")
+    hint = row.locator(".hint")
+    expect(hint).to_contain_text("Choose a value")
+    htmx_settled(page)
+    row.get_by_label("Name").press_sequentially("Ann", delay=50)
+    expect(page.locator("#live-count")).to_have_text("1 contact matches")
+    htmx_settled(page)
+    expect(hint).to_be_hidden()
+    assert "/search/count" not in page.url and "/search/criteria" not in page.url
+    assert re.search(r"/search\?entity=contacts&f0=name&o0=contains&v0=Ann", page.url)
+    assert page.evaluate("history.length") == steps
+    page.get_by_role("button", name="Show results").click()
+    expect(page.locator("#results")).to_contain_text("Anna Berg")
+    # Show results is the one step Back returns from.
+    page.wait_for_function(f"history.length === {steps + 1}")
+    page.reload()
+    expect(page.locator("#criterion-0").get_by_label("Name")).to_have_value("Ann")
+    expect(page.locator("#live-count")).to_have_text("1 contact matches")

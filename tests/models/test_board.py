@@ -1,11 +1,13 @@
 """Board moves: the contact card's rules, stale cards, undo."""
+import datetime
+
 import pytest
 
 import models
 from models import Actor, Category, Company, Contact, History, LeadStatus, RuleViolation
 from models import create_company, create_contact
 from models.board import (SORTS, StaleCard, Undo, card_query, column_cards, column_counts,
-                          move_card, undo_move)
+                          move_card, move_company_card, undo_company_move, undo_move)
 from models.categorization import save_rules
 from models.search import ContactSearch, search_contacts
 
@@ -70,6 +72,47 @@ def test_undo_after_another_change_is_refused(anna):
     with pytest.raises(StaleCard):
         undo_move(undo, Actor())
     assert Contact.get_by_id(anna.id).lead_status.name == "Qualified"
+
+
+def category(name):
+    return Category.get(Category.name == name)
+
+
+def test_r10_undoing_a_company_drop_puts_back_the_category_and_the_statuses_r10_reset(anna):
+    """Opportunity -> Lead resets every contact to Open (R10); Undo gives each its status
+    back, with the day it was set, so an old lead does not look new."""
+    company = Company.get_by_id(anna.company_id)
+    bo = create_contact(company, Actor(), first_name="Bo", last_name="Ek")
+    move_card(anna, status("Qualified"), anna.version, Actor())
+    long_ago = datetime.datetime(2025, 1, 2, 9, 30)
+    History.update(created_at=long_ago).where(History.contact == anna.id).execute()
+    Contact.update(status_changed_at=long_ago).where(Contact.id == anna.id).execute()
+    move_company_card(company, category("Opportunity"), category("Lead").id, Actor())
+    moved, undo = move_company_card(Company.get_by_id(company.id), category("Lead"),
+                                    category("Opportunity").id, Actor())
+    assert {c.lead_status.name for c in moved.contacts} == {"Open"}
+
+    undo_company_move(undo, Actor())
+
+    assert Company.get_by_id(company.id).category.name == "Opportunity"
+    fresh = Contact.get_by_id(anna.id)
+    assert (fresh.lead_status.name, fresh.status_changed_at) == ("Qualified", long_ago)
+    assert Contact.get_by_id(bo.id).lead_status.name == "Open"  # Open before, Open now
+    undone = History.select().where(History.source_label == "Undo")
+    assert sorted((h.kind, h.contact_id) for h in undone) == [
+        (History.CATEGORY, None), (History.LEAD_STATUS, anna.id)]
+
+
+def test_a_company_drop_cannot_be_undone_after_another_change(anna):
+    company = Company.get_by_id(anna.company_id)
+    _, undo = move_company_card(company, category("Marketing qualified lead (MQL)"),
+                                category("Lead").id, Actor())
+    move_card(Contact.get_by_id(anna.id), status("Contacting"),
+              Contact.get_by_id(anna.id).version, Actor())
+    with pytest.raises(StaleCard, match="cannot be undone"):
+        undo_company_move(undo, Actor())
+    assert Company.get_by_id(company.id).category.name == "Marketing qualified lead (MQL)"
+    assert Contact.get_by_id(anna.id).lead_status.name == "Contacting"
 
 
 @pytest.fixture

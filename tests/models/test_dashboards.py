@@ -156,7 +156,8 @@ def figures(kind, data):
     if kind in ("status_counts", "category_counts", "group_counts"):
         return [(b.key, b.count) for b in data["bars"]] + [("total", data["total"])]
     if kind == "new_leads":
-        return [(b.key, b.count) for b in data["spark"]]
+        return [(b.key, b.count) for b in data["spark"]] + [(data["so_far"].key,
+                                                            data["so_far"].count)]
     if kind == "funnel":
         return [(stage["key"], stage["count"]) for stage in data["stages"]]
     if kind == "utm":
@@ -240,10 +241,11 @@ def test_companies_by_category_group(story):
 
 # --- New leads ----------------------------------------------------------------------------
 
-def test_new_leads_this_week_against_last_week(story):
+def test_new_leads_this_week_against_the_same_part_of_last_week(story):
+    """This week so far (Monday to today) against last week's Monday to Wednesday."""
     data, params, ctx = tile(story, "new_leads")
-    assert (data["current"].count, data["previous"].count) == (2, 2)
-    assert data["change"] == 0 and data["change_percent"] == 0
+    assert (data["current"].count, data["so_far"].count, data["previous"].count) == (2, 1, 2)
+    assert data["change"] == 1 and data["change_percent"] == 100
     # Oldest first: the eight weeks up to this one (Monday 10 March).
     assert [b.count for b in data["spark"]] == [0, 0, 0, 4, 2, 1, 2, 2]
     assert data["spans"][-1] == (date(2025, 3, 10), date(2025, 3, 16))
@@ -251,10 +253,23 @@ def test_new_leads_this_week_against_last_week(story):
     assert_drills_agree("new_leads", data, params, ctx)
 
 
+def test_new_leads_on_a_monday_morning_compare_with_last_monday_morning(story):
+    """Not "0 this week, -100%" against all of last week (item 9)."""
+    ctx = TileContext(story.mona, today=date(2025, 3, 10),
+                      now=datetime.datetime(2025, 3, 10, 8, 30))
+    params = validate_params("new_leads", {}, ctx)
+    data = compute_tile("new_leads", params, ctx)
+    # Last week: New4 on Monday 00:00 (before 08:30) and New3 on Sunday.
+    assert (data["so_far"].count, data["previous"].count) == (1, 2)
+    assert data["change"] == data["current"].count - 1
+    assert_drills_agree("new_leads", data, params, ctx)
+
+
 def test_new_leads_by_month(story):
+    """March 1-12 against February 1-12 (February's 13th onwards is not compared)."""
     data, params, ctx = tile(story, "new_leads", period="month")
-    assert (data["current"].count, data["previous"].count) == (5, 6)
-    assert data["change"] == -1 and data["change_percent"] == -17
+    assert (data["current"].count, data["so_far"].count, data["previous"].count) == (5, 4, 6)
+    assert data["change"] == 1 and data["change_percent"] == 25
     assert data["spans"][-1] == (date(2025, 3, 1), date(2025, 3, 31))
     assert_drills_agree("new_leads", data, params, ctx)
 

@@ -10,6 +10,7 @@ import models
 from models import (Actor, Category, Company, Contact, History, LeadStatus, User,
                     create_company, create_contact)
 from models.demo import DEMO_PASSWORD, DEMO_USERS, database_is_empty, load_demo
+from models.webforms import WebForm, clean_submission, submit_web_form
 
 TODAY = datetime.date(2026, 3, 15)
 
@@ -184,3 +185,15 @@ def test_demo_adds_to_existing_rows_without_clashing_ids(db):
     # Rows created after the demo still get fresh ids.
     later = create_company(actor, name="Later AB", category=Category.get(name="Lead"))
     assert later.id == Company.select().count()
+
+
+def test_r22_a_web_lead_of_the_demo_gets_an_owner(demo):
+    """The demo's web form hands new leads to its reps in turn (R21, R22)."""
+    form = WebForm.get(WebForm.name == "Website contact")
+    owners = []
+    for number in range(3):
+        submission = clean_submission(form, {"name": f"Visitor {number}",
+                                             "email": f"visitor{number}@example.test"})
+        owners.append(submit_web_form(form, submission).contact.owner_id)
+    reps = {u.id for u in User.select().where(User.role == "rep")}
+    assert None not in owners and set(owners) <= reps and len(set(owners)) == 3

@@ -5,6 +5,7 @@ import pytest
 
 import models
 from models import TABLES, Category, Company, Contact, LeadStatus, User
+from models.schema import CategoryGroup
 from models.setup import upgrade_database
 
 
@@ -83,8 +84,10 @@ def test_migrated_schema_matches_the_models(empty_db):
 def test_owner_history_rows_move_the_new_owner_out_of_the_actor_column(empty_db):
     """Before 0010 a distribution flow's "owner" row kept the new owner as its actor."""
     upgrade_database(empty_db, target="0009_dashboards")
-    category = Category.create(name="Lead", group="potential", lead_status_enabled=True)
-    # The user table of 0009 (no session_version yet, 0015): written as SQL.
+    # In SQL: the models know columns later migrations add (user.session_version: 0015).
+    empty_db.execute_sql('INSERT INTO category (name, description, sort_order, retired, "group", '
+                         "lead_status_enabled) VALUES ('Lead', '', 0, FALSE, 'potential', TRUE)")
+    category = 1
     empty_db.execute_sql("INSERT INTO \"user\" (email, name, password_hash, role, language, "
                          "active) VALUES ('rep@example.test', 'Rep', 'x', 'rep', 'en', TRUE)")
     rep = User.select(User.id).get()
@@ -98,3 +101,85 @@ def test_owner_history_rows_move_the_new_owner_out_of_the_actor_column(empty_db)
 
     row = models.History.get()
     assert (row.to_owner_id, row.from_owner_id, row.actor_id) == (rep.id, None, None)
+
+
+def names_in_every_language(row):
+    return tuple(row.name_in(language) for language in ("en", "sv", "nb"))
+
+
+def test_r23_new_database_names_its_default_lists_in_every_language(empty_db):
+    """The seeds' words (SPEC R23's table), whatever language the database is created in."""
+    upgrade_database(empty_db, "sv")
+    statuses = [names_in_every_language(s) for s in LeadStatus.ordered()]
+    assert statuses == [
+        ("Open", "Öppen", "Åpen"), ("Contacting", "Kontakt tas", "Kontakter"),
+        ("Qualified", "Kvalificerad", "Kvalifisert"),
+        ("Disqualified", "Diskvalificerad", "Diskvalifisert"),
+        ("Nurture", "Återbearbetning", "Varmes opp igjen")]
+    contacting = LeadStatus.get(LeadStatus.name == "Kontakt tas")
+    assert contacting.description_in("sv") == "Du försöker nå leadden."
+    assert contacting.description_in("nb") == "Salg prøver aktivt å nå leadden."
+    assert LeadStatus.initial().description_in("nb") == "Ingen salgskontakt er gjort ennå."
+    assert [names_in_every_language(c) for c in Category.ordered()] == [
+        ("Lead", "Lead", "Lead"),
+        ("Marketing qualified lead (MQL)", "Marknadsföringskvalificerat lead (MQL)",
+         "Markedsføringskvalifisert lead (MQL)"),
+        ("Opportunity", "Affärsmöjlighet", "Mulighet"),
+        ("Lost opportunity", "Förlorad möjlighet", "Tapt mulighet"),
+        ("Customer", "Kund", "Kunde"), ("Partner", "Partner", "Partner")]
+    assert Category.get(Category.name == "Affärsmöjlighet").description_in("nb") == \
+        "Aktiv salgsprosess."
+    groups = {g.code: names_in_every_language(g) for g in CategoryGroup.select()}
+    assert groups == {"potential": ("Potential customer", "Potentiell kund", "Potensiell kunde"),
+                      "customer": ("Customer", "Kund", "Kunde"),
+                      "partner": ("Partner", "Partner", "Partner"),
+                      "lost": ("Lost", "Förlorad", "Tapt"), "other": ("Other", "Övrigt", "Annet")}
+
+
+def test_r23_upgrade_names_the_defaults_an_admin_kept_and_leaves_renamed_ones_alone(empty_db):
+    """Migration 0016 on a database created in Swedish before it, with the words of then."""
+    upgrade_database(empty_db, target="0013_lead_daily")
+    old = [("Öppen", "Ingen säljkontakt har tagits ännu."),
+           ("Kontaktar", "Sälj försöker aktivt nå leadet."),
+           ("Möte bokat", "Ett första möte är inbokat."),  # renamed by the admin
+           ("Diskvalificerad", "Uppfyller inte kriterierna."),
+           ("Återbearbetning", "Egen beskrivning.")]  # described by the admin
+    for status_id, (name, description) in enumerate(old, 1):
+        empty_db.execute_sql(f"UPDATE lead_status SET name = {empty_db.param}, "
+                             f"description = {empty_db.param} WHERE id = {status_id}",
+                             (name, description))
+    # The admin gave Diskvalificerad a Norwegian name of their own.
+    empty_db.execute_sql("UPDATE lead_status SET name_nb = 'Forkastet' WHERE id = 4")
+    for order, (name, group) in enumerate([("Lead", "potential"),
+                                           ("Marknadskvalificerat lead (MQL)", "potential"),
+                                           ("Het affär", "potential"), ("Kund", "customer")]):
+        empty_db.execute_sql(
+            'INSERT INTO category (name, description, sort_order, retired, "group", '
+            f"lead_status_enabled) VALUES ({empty_db.param}, '', {order}, FALSE, "
+            f"{empty_db.param}, FALSE)", (name, group))
+
+    upgrade_database(empty_db)
+
+    statuses = {s.id: s for s in LeadStatus.select()}
+    assert names_in_every_language(statuses[2]) == ("Contacting", "Kontakt tas", "Kontakter")
+    assert statuses[2].name == "Kontakt tas"
+    assert statuses[2].description == "Du försöker nå leadden."
+    assert statuses[2].description_in("en") == "Sales is actively trying to reach the lead."
+    assert names_in_every_language(statuses[3]) == ("Möte bokat",) * 3
+    assert statuses[3].description_in("nb") == "Ett första möte är inbokat."
+    assert names_in_every_language(statuses[4]) == ("Disqualified", "Diskvalificerad",
+                                                    "Forkastet")
+    assert names_in_every_language(statuses[5]) == ("Nurture", "Återbearbetning",
+                                                    "Varmes opp igjen")
+    assert statuses[5].description_in("nb") == "Egen beskrivning."
+    categories = {c.name: c for c in Category.select()}
+    assert set(categories) == {"Lead", "Marknadsföringskvalificerat lead (MQL)", "Het affär",
+                               "Kund"}
+    assert names_in_every_language(categories["Marknadsföringskvalificerat lead (MQL)"]) == (
+        "Marketing qualified lead (MQL)", "Marknadsföringskvalificerat lead (MQL)",
+        "Markedsføringskvalifisert lead (MQL)")
+    assert categories["Kund"].description_in("nb") == "Kjøper fra oss."
+    assert names_in_every_language(categories["Het affär"]) == ("Het affär",) * 3
+    potential = CategoryGroup.get(CategoryGroup.code == "potential")
+    assert (potential.name, names_in_every_language(potential)) == (
+        "Potentiell kund", ("Potential customer", "Potentiell kund", "Potensiell kunde"))

@@ -1,10 +1,11 @@
 """The board and the change feed through the test client."""
 import json
+import re
 
 import pytest
 from playhouse.test_utils import count_queries
 
-from models import (Actor, Category, Contact, History, LeadStatus, create_company,
+from models import (Actor, Category, Company, Contact, History, LeadStatus, create_company,
                     create_contact)
 from models.search import parse_criteria
 from models.selections import save_selection
@@ -354,3 +355,91 @@ def test_a_drop_makes_at_most_twelve_queries(client, sample):
                   if not q.msg[0].lstrip().upper().startswith(("SAVEPOINT", "RELEASE",
                                                                "BEGIN", "COMMIT"))]
     assert len(statements) <= 12, statements
+# --- Undo toasts -----------------------------------------------------------------
+
+def undo_form(body):
+    """The undo toast's id, the URL its form posts to and its fields."""
+    toast = re.search(r'<div class="toast info" id="(undo-[0-9a-f]{12})"', body).group(1)
+    url = re.search(r'<form hx-post="([^"]+)" hx-swap="none"', body).group(1)
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">',
+                             body.split(toast, 1)[1]))
+    return toast, url.replace("&amp;", "&"), fields
+
+
+def test_undo_answer_closes_the_toast_it_came_from(client, sample):
+    """After Undo the toast says Undone instead of offering Undo again (item 3)."""
+    anna = sample["anna"]
+    moved = client.post("/board/move", headers=HTMX, data={
+        "contact": anna.id, "status": status_id("Nurture"), "version": anna.version})
+    toast, url, fields = undo_form(moved.data.decode())
+    assert fields["toast"] == toast
+    undone = client.post(url, headers=HTMX, data=fields).data.decode()
+    assert f'<div class="toast info" id="{toast}" hx-swap-oob="true"' in undone
+    assert "Undone." in undone and ">Undo<" not in undone
+    assert Contact.get_by_id(anna.id).lead_status.name == "Open"
+
+
+def test_category_board_drop_says_what_moved_and_can_be_undone(client, sample):
+    """A drop on the category board names the company and its contacts, with an undo
+    (item 4); the undo puts the company back and closes the toast."""
+    anna = sample["anna"]
+    client.get("/board?owner=all&group=category")
+    moved = client.post("/board/move-category", headers=HTMX, data={
+        "contact": anna.id, "category": category_id("Opportunity"),
+        "version": category_id("Lead")})
+    body = moved.data.decode()
+    assert moved.status_code == 200 and moved.headers["HX-Trigger"] == "board-refresh"
+    assert "Fjällbo AB moved to Opportunity with its 2 contacts." in body
+    assert f'<span id="count-{category_id("Opportunity")}" class="count" ' \
+           f'hx-swap-oob="true">2' in body
+    toast, url, fields = undo_form(body)
+    undone = client.post(url, headers=HTMX, data=fields)
+    assert undone.status_code == 200 and undone.headers["HX-Trigger"] == "board-refresh"
+    assert f'id="{toast}" hx-swap-oob="true"' in undone.data.decode()
+    assert Contact.get_by_id(anna.id).company.category.name == "Lead"
+    again = client.post(url, headers=HTMX, data=fields)
+    assert again.status_code == 409 and b"cannot be undone" in again.data
+    # The drop's "category" field named its target, not the board's filter.
+    page = client.get("/board").data.decode()
+    assert 'aria-label="Opportunity"' in page and "Anna Berg" in page
+
+
+def test_company_board_drop_offers_an_undo(client, sample):
+    lead = sample["lead"]
+    moved = client.post("/board/companies/move", headers=HTMX, data={
+        "company": lead.id, "category": category_id("Opportunity"),
+        "version": category_id("Lead")}).data.decode()
+    assert "Fjällbo AB moved to Opportunity with its 2 contacts." in moved
+    toast, url, fields = undo_form(moved)
+    assert client.post(url, headers=HTMX, data=fields).status_code == 200
+    assert Company.get_by_id(lead.id).category.name == "Lead"
+
+
+@pytest.mark.parametrize("url", ["/board/undo-category", "/board/companies/undo"])
+@pytest.mark.parametrize("data", [{}, {"company": "x", "category": "1", "moved_to": "2",
+                                       "history": "3"},
+                                  {"company": "4242", "category": "1", "moved_to": "2",
+                                   "history": "3"}])
+def test_bad_company_undos_change_nothing(client, sample, url, data):
+    response = client.post(url, headers=HTMX, data=data)
+    assert response.status_code == 422 and b"nothing to undo" in response.data
+    assert sample["lead"].category.name == "Lead"
+
+
+def test_a_selection_board_accounts_for_every_member(client, sample, users):
+    """Members without a card (R8: no active lead status; a retired status) are counted
+    in a line that drills down to them, each with the reason (item 8)."""
+    selection = save_selection(users["rep"], "Everyone", contacts_named())
+    LeadStatus.update(retired=True).where(LeadStatus.name == "Nurture").execute()
+    bo = Contact.get_by_id(sample["bo"].id)
+    Contact.update(lead_status=LeadStatus.get(name="Nurture")).where(Contact.id == bo.id) \
+        .execute()
+    page = client.get(f"/board?selection={selection.id}").data.decode()
+    # Three members: Anna on the board, Bo (retired status) and Cai (a customer) not.
+    assert "2 members of this selection are not on the board." in page
+    listed = client.get(f"/board/not-shown?selection={selection.id}").data.decode()
+    assert "Lead status is not active for Customer." in listed and "Cai Lund" in listed
+    assert "Its lead status is retired." in listed and "Bo Ek" in listed
+    assert "Anna Berg" not in listed
+    assert client.get("/board/not-shown").status_code == 404
+

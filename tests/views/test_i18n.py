@@ -171,3 +171,23 @@ def test_translations_load_from_the_configured_directory(locale, msgid, expected
     translations = Translations.load(str(TRANSLATIONS), [locale], "messages")
     assert translations.gettext(msgid) == expected
     assert translations.ngettext("%(num)s contact", "%(num)s contacts", 2) != "%(num)s contacts"
+
+
+SPEC_RULE_ID = re.compile(r"\bR(?:[1-9]|[12][0-9]|3[01])\b")
+JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
+
+
+def test_no_template_or_message_shows_a_spec_rule_id(extracted):
+    """Rule ids (R17, ...) name rules for developers and tests; users never see one.
+
+    Template comments may cite them; everything else in a template may reach a page.
+    """
+    found = []
+    for template in sorted((ROOT / "templates").rglob("*.html")):
+        text = JINJA_COMMENT.sub("", template.read_text(encoding="utf-8"))
+        found += [f"{template.relative_to(ROOT)}: {match.group(0)}"
+                  for match in SPEC_RULE_ID.finditer(text)]
+    for message in extracted:
+        for msgid in (message.id,) if isinstance(message.id, str) else message.id:
+            found += [f"message {msgid!r}" for _ in SPEC_RULE_ID.finditer(msgid)]
+    assert not found, "rule ids in the interface:\n  " + "\n  ".join(found)

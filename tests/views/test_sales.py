@@ -187,3 +187,31 @@ def test_r15_rule4_without_confirm_redraws_the_contact_details(client, sample):
     # Customer has no lead status: the field is gone from the card (R11).
     assert 'id="lead-status"' not in body and "Customer" in body
     assert Company.get_by_id(sample["lead"].id).category.name == "Customer"
+
+
+@pytest.mark.parametrize("country, language, currency", [
+    ("Norway", "en", "NOK"), ("Danmark", "en", "DKK"), ("Finland", "sv", "EUR"),
+    ("Sverige", "nb", "SEK"), ("", "nb", "NOK"), ("Atlantis", "sv", "SEK"),
+])
+def test_new_sale_form_starts_today_in_the_currency_of_the_companys_country(
+        client, sample, users, country, language, currency):
+    """The first Save works: the date is today, the currency follows the country
+    (else the user's language) (item 12)."""
+    Company.update(country=country).where(Company.id == sample["lead"].id).execute()
+    users["rep"].language = language
+    users["rep"].save()
+    form = client.get(f"/companies/{sample['lead'].id}/sales/new").data.decode()
+    assert f'value="{datetime.date.today().isoformat()}"' in form
+    assert f'<option selected value="{currency}">' in form
+
+
+def test_r14_registering_winning_and_losing_a_sale_are_in_the_timeline(client, sample):
+    lead = sample["lead"]
+    client.post(f"/companies/{lead.id}/sales/new", data=new_sale(title="Pilot"))
+    sale = Sale.get()
+    client.post(f"/sales/{sale.id}/status", data={"status": "sold"})
+    client.post(f"/sales/{sale.id}/status", data={"status": "lost"})
+    timeline = client.get(f"/companies/{lead.id}").data.decode().split('id="timeline"')[1]
+    assert "Sale “Pilot” registered: SEK12,500.50" in timeline
+    assert timeline.index("Sale “Pilot” marked Lost") < \
+        timeline.index("Sale “Pilot” marked Sold") < timeline.index("Sale “Pilot” registered")

@@ -4,6 +4,7 @@ import csv
 import time
 import io
 import json
+import re
 
 import pytest
 from playhouse.test_utils import count_queries
@@ -91,6 +92,32 @@ def test_live_count(client, sample):
     assert "2 contacts match" in body
     companies = client.get("/search/count?entity=companies", headers=HTMX).data.decode()
     assert "2 companies match" in companies
+
+
+def test_editing_criteria_replaces_the_address_with_the_search_page(client, sample):
+    """The live count and the criteria editor put the shareable /search?... address in
+    the address bar, replacing it: they are never pushed as Back steps (item 6)."""
+    page = client.get("/search").data.decode()
+    assert re.search(r'<div id="criteria" class="criteria" hx-push-url="false">', page)
+    assert re.search(r'<output id="live-count"[^>]* hx-push-url="false"', page)
+    count = client.get("/search/count?entity=contacts&f0=name&o0=contains&v0=Anna&cols=1"
+                       "&col=company&sort=name", headers=HTMX)
+    assert count.headers["HX-Replace-Url"] == ("/search?entity=contacts&f0=name&o0=contains"
+                                               "&v0=Anna&cols=1&col=company&sort=name")
+    assert "HX-Push-Url" not in count.headers
+    added = client.get("/search/criteria?entity=contacts&f0=name&o0=contains&v0=Anna"
+                       "&add=owner", headers=HTMX)
+    assert added.headers["HX-Replace-Url"] == ("/search?entity=contacts&f0=name&o0=contains"
+                                               "&v0=Anna&f1=owner&o1=in")
+
+
+def test_the_value_hint_goes_once_a_value_is_typed(client, sample):
+    """The live count redraws each row's "Choose a value" hint (item 7)."""
+    waiting = client.get("/search/count?f0=name&o0=contains&v0=", headers=HTMX).data.decode()
+    assert re.search(r'<p class="hint" id="criterion-hint-0" hx-swap-oob="true">Choose a value',
+                     waiting)
+    typed = client.get("/search/count?f0=name&o0=contains&v0=Ann", headers=HTMX).data.decode()
+    assert re.search(r'<p class="hint" id="criterion-hint-0" hx-swap-oob="true" hidden>', typed)
 
 
 def test_an_incomplete_row_is_left_out_and_says_so(client, sample):

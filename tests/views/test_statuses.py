@@ -215,7 +215,8 @@ def test_r5_per_language_names_on_the_contact_card(app, admin_client, sample):
     swedish = sign_in(app.test_client(), "sven@example.test")
     card = swedish.get(f"/contacts/{sample['anna'].id}").data.decode()
     assert status_pill(card) == ("Inte redo nu, kan bli aktuell senare.", "Återbearbetning")
-    # Bo is in Open, which has no Swedish name: the default shows.
+    # Bo is in Open, whose Swedish name the admin took away: the default shows.
+    LeadStatus.update(name_sv="", description_sv="").where(LeadStatus.name == "Open").execute()
     card = swedish.get(f"/contacts/{sample['bo'].id}").data.decode()
     assert status_pill(card) == ("No sales contact made yet.", "Open")
     # The English admin still sees the default name.
@@ -331,3 +332,11 @@ def test_list_query_count_is_fixed(admin_client, sample):
         Contact.update(lead_status=extra).where(Contact.id == contact.id).execute()
     assert LeadStatus.select().count() == 25
     assert queries() == few
+
+
+def test_lead_status_settings_say_what_they_count(admin_client, sample):
+    """All contacts with a status, and the active leads the boards count (item 8)."""
+    Contact.update(lead_status=LeadStatus.get(name="Qualified")).execute()
+    page = admin_client.get("/settings/lead-statuses/").data.decode()
+    row = page.split('title="Meets the requirements')[1].split("</tr>")[0]
+    assert re.findall(r'<td class="num">(\d+)</td>', row) == ["3", "2"]

@@ -245,7 +245,8 @@ def test_changes_are_in_the_audit_log_without_passwords(admin_client, users):
                    user("nina@example.test").password_hash):
         assert secret not in stored
     page = admin_client.get("/settings/audit?area=users").data.decode()
-    for text in ("password reset", "deactivated", "nina@example.test", "Admin"):
+    for text in ("Password reset", "Deactivated", "nina@example.test", "Admin",
+                 "Language: English → Svenska"):
         assert text in page
 
 

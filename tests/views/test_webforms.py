@@ -408,3 +408,22 @@ def test_submission_waits_for_a_busy_database_instead_of_failing(public, web_for
     monkeypatch.setattr(views.public_forms.time, "sleep", lambda seconds: None)
     assert public.post(f"/f/{web_form.token}", data=anna()).status_code == 200
     assert len(calls) == 2 and Contact.select().count() == 1
+
+
+def test_r21_the_visitors_message_is_on_the_contact_card_and_timeline(public, web_form, client):
+    """Where the rep works, not only on the admin's submissions page (item 13)."""
+    public.post(f"/f/{web_form.token}", data=anna(message="Can you call me\non Tuesday?"))
+    contact = Contact.get()
+    card = client.get(f"/contacts/{contact.id}").data.decode()
+    messages = card.split('id="messages-heading"')[1].split("</section>")[0]
+    assert "Can you call me\non Tuesday?" in messages and "Web form: Spring webinar" in messages
+    timeline = card.split('id="timeline"')[1]
+    assert "Message from the web form:" in timeline and "Can you call me" in timeline
+    company = client.get(f"/companies/{contact.company_id}").data.decode()
+    assert "Can you call me" in company.split('id="timeline"')[1]
+
+
+def test_a_message_is_shown_as_text(public, web_form, client):
+    public.post(f"/f/{web_form.token}", data=anna(message="<b>hi</b>"))
+    card = client.get(f"/contacts/{Contact.get().id}").data.decode()
+    assert "&lt;b&gt;hi&lt;/b&gt;" in card and "<b>hi</b>" not in card
