@@ -1,6 +1,7 @@
 """The lead board in a real browser: drags, the confirm dialog, refusals, live updates."""
 import models
-from models import Actor, Category, Contact, LeadStatus, User, create_company, create_contact
+from models import (Actor, Category, Company, Contact, LeadStatus, User, create_company,
+                    create_contact)
 from models.categorization import save_rules
 from models.search import parse_criteria
 from models.selections import save_selection
@@ -94,10 +95,11 @@ def test_r8_refused_drop_puts_the_card_back_with_a_message(page):
     anna, _, _ = setup_board()
     sign_in(page)
     open_board(page)
-    # Meanwhile a colleague makes Fjällbo a customer: lead status is not active (R8).
+    # Meanwhile Fjällbo became a customer (lead status is not active, R8) in a way the
+    # live feed has not delivered yet (no history row), so this board is not redrawn.
     models.database.connect(reuse_if_open=True)
-    models.move_company(Contact.get_by_id(anna.id).company, Category.get(name="Customer"),
-                        Actor())
+    Company.update(category=Category.get(name="Customer")) \
+        .where(Company.id == Contact.get_by_id(anna.id).company_id).execute()
     models.database.close()
     drag(page, page.locator(f"#card-{anna.id} .card-company"),
          column(page, "Contacting").locator("ol"))

@@ -71,7 +71,11 @@ HEADERS = {
     "Accept": ["application/json", "text/html"],
 }
 # Rows a refused request may add: a failed sign-in is counted on purpose.
-CHANGES_ALLOWED = {"login_failure"}
+# Counted sign-in failures, and the job queue's own tables on PostgreSQL, which the
+# worker threads change on their own (heartbeats, periodic tasks): what a request asks
+# of the queue is a `job` row, which is compared like any data.
+CHANGES_ALLOWED = {"login_failure", "job_worker", "queue_counter", "queue_kv",
+                   "queue_schedule", "queue_task"}
 
 
 @pytest.fixture
@@ -140,8 +144,9 @@ class FuzzState:
                                              response.status_code, body[:2000])
         after = snapshot()
         if response.status_code >= 400:
-            assert after == self.data, ("a refused request changed data", method, path,
-                                        query, form, response.status_code)
+            changed = sorted(t for t in after if after[t] != self.data.get(t))
+            assert not changed, ("a refused request changed data", changed, method, path,
+                                 query, form, response.status_code)
         self.data = after
         if 300 <= response.status_code < 400:
             location = as_a_browser_reads(response.headers.get("Location", ""))
@@ -165,16 +170,16 @@ def as_a_browser_reads(location):
 
 
 def snapshot():
-    """Every row of every table (but the counted sign-in failures), as one digest."""
+    """Every row of every table (but CHANGES_ALLOWED), as a digest per table:
+    a refusal that changed something names the tables it changed."""
     db = models.database
-    digest = hashlib.sha256()
+    digests = {}
     for table in sorted(db.get_tables()):
         if table in CHANGES_ALLOWED:
             continue
         rows = db.execute_sql(f'SELECT * FROM "{table}"').fetchall()
-        digest.update(table.encode())
-        digest.update(repr(sorted(rows, key=repr)).encode())
-    return digest.hexdigest()
+        digests[table] = hashlib.sha256(repr(sorted(rows, key=repr)).encode()).hexdigest()[:16]
+    return digests
 
 
 def routes(app):
