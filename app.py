@@ -2,7 +2,7 @@
 import os
 import secrets
 
-from flask import Flask
+from flask import Flask, request
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
@@ -56,7 +56,10 @@ def create_app(config=None):
 
     @app.before_request
     def open_database():
-        database.connect(reuse_if_open=True)
+        # Static files need no connection: a page's scripts and styles do not wait
+        # for (or hold) one of the pool's connections.
+        if request.endpoint != "static":
+            database.connect(reuse_if_open=True)
 
     @app.teardown_request
     def close_database(exc):

@@ -131,9 +131,24 @@ class User:
         self.port = port
         self.cookies = {}
         self.csrf = ""
+        self.resets = 0
 
     def request(self, method, path, form=None, headers=None):
-        """(status, headers, body) on a connection of its own: any worker may answer."""
+        """(status, headers, body) on a connection of its own: any worker may answer.
+
+        A GET whose connection is reset (a worker stopping in a graceful restart
+        closes what it accepted but did not read yet) is sent again, as a browser
+        does; `resets` counts those."""
+        for attempt in range(3):
+            try:
+                return self._request(method, path, form, headers)
+            except (ConnectionResetError, http.client.RemoteDisconnected):
+                if method != "GET" or attempt == 2:
+                    raise
+                self.resets += 1
+                time.sleep(0.2)
+
+    def _request(self, method, path, form=None, headers=None):
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         body = urlencode(form) if form is not None else None
         all_headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
@@ -463,6 +478,7 @@ def run(args, url, workdir):
         report["restart_move_heard_ms_max"] = round(max(heard), 1) if heard else None
         streams.wait_until(lambda: sum(streams.connected) >= report["streams_connected"], 30)
         report["streams_connected_after_restart"] = sum(streams.connected)
+        report["page_requests_reset_in_restart"] = rep.resets
     finally:
         if streams is not None:
             streams.stop()
@@ -504,7 +520,9 @@ def markdown(report):
               f"{report['restart_move_missed_by']} (heard within "
               f"{report['restart_move_heard_ms_max']} ms) |",
               f"| streams connected after the restart | "
-              f"{report['streams_connected_after_restart']} |"]
+              f"{report['streams_connected_after_restart']} |",
+              f"| page requests reset by a stopping worker, sent again | "
+              f"{report.get('page_requests_reset_in_restart', 0)} |"]
     return "\n".join(lines) + "\n"
 
 

@@ -25,7 +25,7 @@ SQLITE_PRAGMAS = {
 
 POOL_SIZE = 20  # PostgreSQL connections per server process
 SQLITE_POOL_SIZE = 64  # SQLite connections per server process (cheap: a file handle each)
-POOL_WAIT_SECONDS = 10  # how long a request waits for a free one when all are busy
+POOL_WAIT_SECONDS = 30  # how long a request waits for a free one when all are busy
 
 # How long a write waits for the other writers of its own process before it
 # goes to SQLite's busy handler anyway (a safety valve, never reached when
