@@ -21,6 +21,7 @@ ACTIONS = {
     "made initial": N_("Made the initial status"), "password reset": N_("Password reset"),
     "deactivated": N_("Deactivated"), "reactivated": N_("Reactivated"),
     "enabled": N_("Opened"), "disabled": N_("Closed"), "new address": N_("New address"),
+    "purged": N_("Removed for good"),
 }
 FIELDS = {
     "name": N_("Name"), "description": N_("Description"), "group": N_("Category group"),
