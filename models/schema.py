@@ -261,6 +261,8 @@ class History(BaseModel):
     # R27: a contact or company deleted or restored (the feed tells open pages).
     DELETED = "deleted"
     RESTORED = "restored"
+    # R28: a duplicate merged into this contact or company (source_label: its old id).
+    MERGED = "merged"
 
     kind = CharField()
     created_at = DateTimeField(default=now)

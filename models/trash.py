@@ -139,7 +139,8 @@ def deleted_companies():
     return (Company.deleted(Company, User.name.alias("deleted_by_name"),
                             went_with.alias("contact_count"))
             .join(User, JOIN.LEFT_OUTER, on=(Company.deleted_by == User.id))
-            .order_by(Company.deleted_at.desc(), Company.id.desc()))
+            .order_by(Company.deleted_at.desc(), Company.id.desc())
+            .objects())  # every column on the company row
 
 
 def deleted_contacts():
@@ -150,7 +151,8 @@ def deleted_contacts():
             .join(Company, on=(Contact.company == Company.id))
             .join_from(Contact, User, JOIN.LEFT_OUTER, on=(Contact.deleted_by == User.id))
             .where(Contact.deleted_with_company.is_null())
-            .order_by(Contact.deleted_at.desc(), Contact.id.desc()))
+            .order_by(Contact.deleted_at.desc(), Contact.id.desc())
+            .objects())  # every column on the contact row
 
 
 def _references(model):

@@ -1,10 +1,12 @@
-"""Delete and restore (R27).
+"""Delete and restore (R27), merge (R28).
 
 - `contact.deleted_at`, `deleted_by_id`, `deleted_with_company` and
   `company.deleted_at`, `deleted_by_id`: a deleted row stays, restorable,
   until the purge; `Contact.select()` / `Company.select()` leave it out.
   (Who deleted it is a plain id column: users are never deleted, and
   SQLite cannot add a column with a foreign-key constraint in place.)
+- `merge_redirect`: the id a merged-away contact or company had, and the
+  survivor it went into, so old links still lead somewhere (R28).
 - Partial indexes on the deleted rows only, so the Deleted list and the
   purge find them without the planner ever picking an index full of NULLs
   for the app's other queries.
@@ -16,6 +18,14 @@ import importlib
 
 from peewee import BooleanField, DateTimeField, IntegerField, SqliteDatabase
 
+REDIRECTS = """
+CREATE TABLE merge_redirect (
+    entity VARCHAR(16) NOT NULL,
+    old_id BIGINT NOT NULL,
+    new_id BIGINT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (entity, old_id)
+)"""
 PARTIAL_INDEXES = {"contact_deleted": "contact", "company_deleted": "company"}
 
 TALLY = ("lead_tally", "(owner_key, status_key, category_id)",
@@ -114,6 +124,7 @@ def up(migrator, db):
             migrator.add_column("company", "deleted_by_id",
                                 IntegerField(null=True)),
         )
+        db.execute_sql(REDIRECTS)
         for name, table in PARTIAL_INDEXES.items():
             db.execute_sql(f'CREATE INDEX "{name}" ON "{table}" (deleted_at) '
                            f'WHERE deleted_at IS NOT NULL')
@@ -141,6 +152,7 @@ def down(migrator, db):
                         db.execute_sql(f"DROP FUNCTION {name}()")
         for name in PARTIAL_INDEXES:
             db.execute_sql(f'DROP INDEX "{name}"')
+        db.execute_sql("DROP TABLE merge_redirect")
         migrator.migrate(
             migrator.drop_column("company", "deleted_by_id"),
             migrator.drop_column("company", "deleted_at"),

@@ -131,7 +131,7 @@ def test_r27_restore_brings_back_everything(manager_client, sample, closed, user
     manager.post(f"/companies/{closed['company'].id}/delete")
 
     page = manager.get("/settings/deleted").data.decode()
-    assert "Stängt AB" in page and "Removed for good on" in page
+    assert "Stängt AB" in page and "Removed for good on" in page and "Manager" in page
     contacts_page = manager.get("/settings/deleted?kind=contacts").data.decode()
     assert "Dora Dahl" in contacts_page and "Erik" not in contacts_page  # Erik went with it
 
