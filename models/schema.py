@@ -241,6 +241,8 @@ class Contact(SoftDeleted, BaseModel):
     deleted_at = DateTimeField(null=True)
     deleted_by = ForeignKeyField(User, null=True, backref="+")
     deleted_with_company = BooleanField(null=True)
+    # R29: when the person's data was erased (their name is then "#<id>").
+    erased_at = DateTimeField(null=True)
 
     @property
     def full_name(self):

@@ -21,7 +21,8 @@ ACTIONS = {
     "made initial": N_("Made the initial status"), "password reset": N_("Password reset"),
     "deactivated": N_("Deactivated"), "reactivated": N_("Reactivated"),
     "enabled": N_("Opened"), "disabled": N_("Closed"), "new address": N_("New address"),
-    "purged": N_("Removed for good"),
+    "purged": N_("Removed for good"), "merged": N_("Merged"),
+    "exported": N_("Personal data exported"), "erased": N_("Personal data erased"),
 }
 FIELDS = {
     "name": N_("Name"), "description": N_("Description"), "group": N_("Category group"),

@@ -1,10 +1,11 @@
-"""Delete and restore (R27), merge (R28).
+"""Delete and restore (R27), merge (R28), erase a person (R29).
 
 - `contact.deleted_at`, `deleted_by_id`, `deleted_with_company` and
   `company.deleted_at`, `deleted_by_id`: a deleted row stays, restorable,
   until the purge; `Contact.select()` / `Company.select()` leave it out.
   (Who deleted it is a plain id column: users are never deleted, and
   SQLite cannot add a column with a foreign-key constraint in place.)
+- `contact.erased_at`: when a person's data was erased (R29).
 - `merge_redirect`: the id a merged-away contact or company had, and the
   survivor it went into, so old links still lead somewhere (R28).
 - Partial indexes on the deleted rows only, so the Deleted list and the
@@ -120,6 +121,7 @@ def up(migrator, db):
             migrator.add_column("contact", "deleted_by_id",
                                 IntegerField(null=True)),
             migrator.add_column("contact", "deleted_with_company", BooleanField(null=True)),
+            migrator.add_column("contact", "erased_at", DateTimeField(null=True)),
             migrator.add_column("company", "deleted_at", DateTimeField(null=True)),
             migrator.add_column("company", "deleted_by_id",
                                 IntegerField(null=True)),
@@ -156,6 +158,7 @@ def down(migrator, db):
         migrator.migrate(
             migrator.drop_column("company", "deleted_by_id"),
             migrator.drop_column("company", "deleted_at"),
+            migrator.drop_column("contact", "erased_at"),
             migrator.drop_column("contact", "deleted_with_company"),
             migrator.drop_column("contact", "deleted_by_id"),
             migrator.drop_column("contact", "deleted_at"),
