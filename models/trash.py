@@ -15,7 +15,7 @@ import datetime
 
 from peewee import JOIN, chunked, fn
 
-from .audit import record_audit
+from .audit import describe_changes, record_audit
 from .db import database
 from .errors import RuleViolation
 from .schema import N_, Company, Contact, History, User, now
@@ -88,7 +88,7 @@ def delete_company(company_id, actor):
         # boards drop each card); more than the feed names at once is a refresh.
         _history(History.DELETED, at, actor, company.id, [None, *contact_ids])
         record_audit(actor, AREA, "deleted", f"Company {company.id}",
-                     f"{len(contact_ids)} contacts")
+                     describe_changes({"contacts": None}, {"contacts": len(contact_ids)}))
     return len(contact_ids)
 
 
@@ -126,7 +126,7 @@ def restore_company(company_id, actor):
          .where(with_it).execute())
         _history(History.RESTORED, now(), actor, company.id, [None, *contact_ids])
         record_audit(actor, AREA, "restored", f"Company {company.id}",
-                     f"{len(contact_ids)} contacts")
+                     describe_changes({"contacts": None}, {"contacts": len(contact_ids)}))
     return len(contact_ids)
 
 
@@ -194,6 +194,7 @@ def purge_deleted(today=None, actor=None):
             _remove(Company, batch)
             companies += len(batch)
         if contacts or companies:
-            record_audit(actor, AREA, "purged", "",
-                         f"{contacts} contacts, {companies} companies")
+            record_audit(actor, AREA, "purged", "", describe_changes(
+                {"contacts": None, "companies": None},
+                {"contacts": contacts, "companies": companies}))
     return contacts, companies

@@ -1,4 +1,4 @@
-"""Delete and restore (R27): the confirmation pages, and Settings → Deleted for
+"""Delete and restore (R27): the confirmation pages, and Settings → Deleted records for
 managers and admins."""
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext, ngettext
@@ -33,8 +33,8 @@ def delete_contact_page(contact_id):
         delete_contact(contact.id, actor())
     except RuleViolation as error:
         return error_response(409, rule_message(error))
-    flash(gettext("%(name)s was deleted. It can be restored from Deleted records for 30 days.",
-                  name=contact.full_name))
+    flash(gettext("%(name)s was deleted. It can be restored from Deleted records for "
+                  "30 days.", name=contact.full_name))
     return redirect(url_for("companies.show", company_id=contact.company_id))
 
 
@@ -50,12 +50,14 @@ def delete_company_page(company_id):
         count = delete_company(company.id, actor())
     except RuleViolation as error:
         return error_response(409, rule_message(error))
-    flash(ngettext("%(name)s and its contact were deleted. They can be restored from Deleted "
-                   "for 30 days.",
-                   "%(name)s and its %(num)d contacts were deleted. They can be restored from "
-                   "Deleted for 30 days.", count, name=company.name)
-          if count else gettext("%(name)s was deleted. It can be restored from Deleted records for "
-                                "30 days.", name=company.name))
+    if count:
+        flash(ngettext("%(name)s and its contact were deleted. They can be restored from "
+                       "Deleted records for 30 days.",
+                       "%(name)s and its %(num)d contacts were deleted. They can be restored "
+                       "from Deleted records for 30 days.", count, name=company.name))
+    else:
+        flash(gettext("%(name)s was deleted. It can be restored from Deleted records for "
+                      "30 days.", name=company.name))
     return redirect(url_for("companies.index"))
 
 

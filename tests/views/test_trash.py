@@ -211,3 +211,10 @@ def test_r27_a_sale_of_a_deleted_contact_keeps_working(manager_client, sample, u
     card = card.split('class="crumbs"')[1]  # after the message saying who was deleted
     assert "Avtal" in card and "Anna" not in card
     assert manager_client.get(f"/sales/{sale.id}/edit").status_code == 200
+
+
+def test_r27_the_audit_log_names_what_was_deleted_by_id(admin_client, sample):
+    admin_client.post(f"/companies/{sample['lead'].id}/delete", follow_redirects=True)
+    page = admin_client.get("/settings/audit?area=records").data.decode()
+    assert f"Company {sample['lead'].id}" in page and "Contacts: 2" in page
+    assert "Fjällbo" not in page and "Anna" not in page
