@@ -218,3 +218,24 @@ def test_r27_the_audit_log_names_what_was_deleted_by_id(admin_client, sample):
     page = admin_client.get("/settings/audit?area=records").data.decode()
     assert f"Company {sample['lead'].id}" in page and "Contacts: 2" in page
     assert "Fjällbo" not in page and "Anna" not in page
+
+
+def test_r27_open_boards_hear_of_a_delete_and_drop_the_cards(manager_client, sample, closed):
+    """The feed names the deleted contacts; the board's update leaves their cards out."""
+    from models.feed import latest_change_id
+    last = latest_change_id()
+    manager_client.post(f"/companies/{closed['company'].id}/delete")
+    news = manager_client.get(f"/events/poll?after={last}").get_json()
+    dora, erik = closed["dora"].id, closed["erik"].id
+    assert {dora, erik} <= set(news["contacts"]) and "deleted" in news["kinds"]
+    update = manager_client.get(f"/board/changes?owner=all&contacts={dora},{erik}",
+                                headers=HTMX).data.decode()
+    assert f'data-looked-at="{dora},{erik}"' in update and "Dora" not in update
+    # Restored: they come back the same way.
+    last = latest_change_id()
+    manager_client.post(f"/settings/deleted/companies/{closed['company'].id}/restore")
+    news = manager_client.get(f"/events/poll?after={last}").get_json()
+    assert {dora, erik} <= set(news["contacts"]) and "restored" in news["kinds"]
+    update = manager_client.get(f"/board/changes?owner=all&contacts={dora},{erik}",
+                                headers=HTMX).data.decode()
+    assert "Dora" in update
