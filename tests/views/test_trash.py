@@ -239,3 +239,14 @@ def test_r27_open_boards_hear_of_a_delete_and_drop_the_cards(manager_client, sam
     update = manager_client.get(f"/board/changes?owner=all&contacts={dora},{erik}",
                                 headers=HTMX).data.decode()
     assert "Dora" in update
+
+
+def test_r27_a_category_a_deleted_company_uses_stays(manager_client, sample):
+    """Deleted companies can come back, so their category is still in use (R4)."""
+    from models import delete_category
+    from models.errors import RuleViolation
+    customer = Category.get(name="Customer")
+    manager_client.post(f"/companies/{sample['customer'].id}/delete")
+    with pytest.raises(RuleViolation):
+        delete_category(customer, Actor())
+    assert Category.get_or_none(Category.id == customer.id) is not None
