@@ -48,6 +48,7 @@ def web_form_messages(contact=None, company=None, limit=10):
                      Contact.last_name)
              .join_from(WebFormSubmission, WebForm)
              .join_from(WebFormSubmission, Contact, attr="contact")
+             .where(Contact.deleted_at.is_null())  # R27: not a deleted contact's words
              .order_by(WebFormSubmission.created_at.desc(), WebFormSubmission.id.desc())
              .limit(MESSAGES_READ))
     query = query.where(WebFormSubmission.contact == contact) if contact is not None \

@@ -1,4 +1,5 @@
-"""The audit log of admin changes: lists, users, workflow settings, web forms."""
+"""The audit log of admin changes: lists, users, workflow settings, web forms, and of
+records deleted, restored and purged (R27)."""
 import ast
 import json
 
@@ -6,7 +7,7 @@ from peewee import JOIN
 
 from .schema import AuditLog, User
 
-AREAS = ("categories", "lead_statuses", "users", "workflow", "web_forms")
+AREAS = ("categories", "lead_statuses", "users", "workflow", "web_forms", "records")
 ARROW = " → "
 
 

@@ -198,7 +198,8 @@ def restore_category(category, actor=None):
 
 def delete_category(category, actor=None):
     """R4: only a category no company uses may be deleted; others are retired."""
-    if Company.select().where(Company.category == category).exists():
+    # Deleted companies (R27) still use it until they are purged: they may be restored.
+    if Company.everything().where(Company.category == category).exists():
         raise RuleViolation(N_("This category is in use; retire it instead."))
     with database.atomic():
         name = category.name

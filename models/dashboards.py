@@ -833,8 +833,10 @@ def compute_funnel(params, ctx):
     owner = _owner_conditions(params, ctx, "companies")
     parts = []
     for index, stage in enumerate(stages):
+        # R27: deleted companies leave the funnel (the few deleted ids, by partial index).
         part = (History.select(History.company.alias("company_id"), SQL(str(index)).alias("stage"))
-                .where(_stage_condition(stage, ctx)))
+                .where(_stage_condition(stage, ctx),
+                       History.company.not_in(Company.deleted(Company.id))))
         if window is not None:
             part = part.where(window)
         if owner:
@@ -909,7 +911,8 @@ def compute_median_days(params, ctx):
     for status in statuses:
         # Only lead status rows have a from_status: the index alone answers.
         stays = (History.select(History.created_at, entered.alias("entered"))
-                 .where(History.from_status == status.id))
+                 .where(History.from_status == status.id,
+                        History.contact.not_in(Contact.deleted(Contact.id))))
         if start is not None:
             stays = stays.where(History.created_at >= start)
         if owner:
@@ -1041,7 +1044,8 @@ def compute_suggestions(params, ctx):
     latest = (CategorySuggestion
               .select(CategorySuggestion, Company.id, Company.name)
               .join(Company)
-              .where(CategorySuggestion.state == CategorySuggestion.PENDING, *owner)
+              .where(CategorySuggestion.state == CategorySuggestion.PENDING,
+                     Company.deleted_at.is_null(), *owner)
               .order_by(CategorySuggestion.created_at.desc(), CategorySuggestion.id.desc())
               .limit(SUGGESTIONS_LISTED))
     categories = ctx.vocabulary.categories
@@ -1135,6 +1139,7 @@ def drill_lead_count(params, ctx, key):
 # --- The catalogue ----------------------------------------------------------------------
 
 LEAD_CHANGES = frozenset({History.LEAD_STATUS, History.CATEGORY})
+RECORD_CHANGES = frozenset({History.DELETED, History.RESTORED})
 
 
 @dataclass(frozen=True)
@@ -1267,7 +1272,8 @@ def tile_cache_key(kind, params, ctx):
     # viewer narrows the changes of contact tiles only.
     narrow_to = viewer if spec.entity == "contacts" and params.get("scope") == "me" and \
         params.get("source", "all") in (None, "all") else None
-    return key, spec.depends_on, narrow_to
+    # R27: a deleted or restored record changes the figures of every tile.
+    return key, spec.depends_on | RECORD_CHANGES, narrow_to
 
 
 def _extra_state(spec):

@@ -88,7 +88,8 @@ def _changes(condition, limit):
     moved = {row[2] for row in rows if row[3] is None}
     company_owners = collections.defaultdict(set)
     if moved:
-        for company, owner in (Contact.select(Contact.company, Contact.owner)
+        # Deleted contacts too: the owners of a deleted company's leads must hear of it.
+        for company, owner in (Contact.everything(Contact.company, Contact.owner)
                                .where(Contact.company.in_(sorted(moved)))
                                .distinct().tuples()):
             company_owners[company].add(owner or 0)

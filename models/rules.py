@@ -171,8 +171,10 @@ def timeline(company=None, contact=None, limit=30):
     three small queries: one nine-way join cost PostgreSQL more to plan
     (8-50 ms) than to run.
     """
+    # R27: a deleted contact's changes leave its company's timeline with it.
     query = (History.select(History, Contact.id, Contact.first_name, Contact.last_name)
              .join_from(History, Contact, JOIN.LEFT_OUTER)
+             .where(History.contact.is_null() | Contact.deleted_at.is_null())
              .order_by(History.created_at.desc(), History.id.desc())
              .limit(limit))
     query = query.where(History.contact == contact) if contact is not None \

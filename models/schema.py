@@ -2,7 +2,7 @@
 import datetime
 
 from peewee import (BooleanField, CharField, DateField, DateTimeField, DecimalField,
-                    ForeignKeyField, IntegerField, TextField)
+                    ForeignKeyAccessor, ForeignKeyField, IntegerField, TextField)
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .db import BaseModel
@@ -160,7 +160,46 @@ class LeadStatus(NamedInLanguages, BaseModel):
         return cls.get(cls.is_initial == True)  # noqa: E712
 
 
-class Company(BaseModel):
+class SoftDeleted:
+    """R27: a deleted row stays (restorable) until it is purged, but the app sees it
+    nowhere: `select()` (and with it get, get_by_id, backrefs and every query
+    built on them) leaves deleted rows out. `everything()` is the one way to
+    see them: the Deleted list, restore, purge, merge and personal data."""
+
+    @classmethod
+    def select(cls, *fields):
+        return super().select(*fields).where(cls.deleted_at.is_null())
+
+    @classmethod
+    def everything(cls, *fields):
+        """Every row, deleted ones too."""
+        return super().select(*fields)
+
+    @classmethod
+    def deleted(cls, *fields):
+        """Only the deleted rows."""
+        return super().select(*fields).where(cls.deleted_at.is_null(False))
+
+
+class _RecordKeyAccessor(ForeignKeyAccessor):
+    """A row that points at a deleted contact or company (a sale, a web-form message,
+    a history row) still reads it when followed (`sale.contact`), with its
+    `deleted_at` set, instead of failing: the lookup goes through everything()."""
+
+    def get_rel_instance(self, instance):
+        value = instance.__data__.get(self.name)
+        if (issubclass(self.rel_model, SoftDeleted) and value is not None
+                and self.name not in instance.__rel__ and self.field.lazy_load):
+            instance.__rel__[self.name] = (self.rel_model.everything()
+                                           .where(self.field.rel_field == value).get())
+        return super().get_rel_instance(instance)
+
+
+# Every foreign key of the app (also tables other modules add later) reads through it.
+ForeignKeyField.accessor_class = _RecordKeyAccessor
+
+
+class Company(SoftDeleted, BaseModel):
     name = CharField(index=True)
     category = ForeignKeyField(Category, backref="companies", index=True)
     owner = ForeignKeyField(User, null=True, backref="companies", index=True)
@@ -171,9 +210,12 @@ class Company(BaseModel):
     country = CharField(default="")
     created_at = DateTimeField(default=now, index=True)
     updated_at = DateTimeField(default=now)
+    # R27: when it was deleted (None: it is not), and by whom.
+    deleted_at = DateTimeField(null=True)
+    deleted_by = ForeignKeyField(User, null=True, backref="+")
 
 
-class Contact(BaseModel):
+class Contact(SoftDeleted, BaseModel):
     company = ForeignKeyField(Company, backref="contacts", index=True)
     first_name = CharField()
     last_name = CharField(index=True)
@@ -194,6 +236,13 @@ class Contact(BaseModel):
     updated_at = DateTimeField(default=now)
     # Raised by every lead status change (see rules.set_lead_status).
     version = IntegerField(default=0)
+    # R27: when it was deleted (None: it is not), by whom, and whether it went
+    # with its company (restoring the company brings exactly those back).
+    deleted_at = DateTimeField(null=True)
+    deleted_by = ForeignKeyField(User, null=True, backref="+")
+    deleted_with_company = BooleanField(null=True)
+    # R29: when the person's data was erased (their name is then "#<id>").
+    erased_at = DateTimeField(null=True)
 
     @property
     def full_name(self):
@@ -211,6 +260,11 @@ class History(BaseModel):
     LEAD_STATUS = "lead_status"
     CATEGORY = "category"
     OWNER = "owner"
+    # R27: a contact or company deleted or restored (the feed tells open pages).
+    DELETED = "deleted"
+    RESTORED = "restored"
+    # R28: a duplicate merged into this contact or company (source_label: its old id).
+    MERGED = "merged"
 
     kind = CharField()
     created_at = DateTimeField(default=now)

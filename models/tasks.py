@@ -25,6 +25,7 @@ from .jobs import KEEP_FINISHED, Job, JobFile, queue, recover_jobs, worker_id
 from .schema import N_, User, now
 from .search import parse_criteria, run_criteria
 from .selections import selection_matches, visible_selection
+from .trash import purge_deleted
 
 log = logging.getLogger(__name__)
 
@@ -239,3 +240,12 @@ def purge_finished_jobs():
         old = Job.select(Job.id).where(Job.state.not_in(("queued", "running")),
                                        Job.finished_at < now() - KEEP_FINISHED)
         Job.delete().where(Job.id.in_(old)).execute()
+
+
+@queue.periodic_task(crontab(minute="41", hour="3"))
+def purge_deleted_records():
+    """R27: contacts and companies deleted more than 30 days ago go for good."""
+    with database.connection_context():
+        contacts, companies = purge_deleted()
+    if contacts or companies:
+        log.info("purged %d deleted contacts and %d deleted companies", contacts, companies)

@@ -1,7 +1,7 @@
 """Companies: the list, the company card with its contacts tab and timeline, forms."""
 from itertools import groupby
 
-from flask import Blueprint, redirect, request, url_for
+from flask import Blueprint, abort, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from peewee import JOIN
@@ -9,6 +9,7 @@ from peewee import JOIN
 from models import (CATEGORY_GROUPS, Actor, Category, Company, Contact, RuleViolation, User, create_company, move_company, paginate, update_company)
 from models.activity import card_timeline
 from models.categorization import pending_suggestions
+from models.merge import duplicate_companies, merged_into
 from models.schema import N_, SALE_STATUSES, Sale
 from models.search import (CompanySearch, ContactSearch, group_counts, grouped,
                            search_companies, search_contacts)
@@ -142,7 +143,14 @@ def company_card(company, status=200, **extra):
 @login_required
 def show(company_id):
     """The company card: category, contacts tab, timeline."""
-    return company_card(get_or_404(company_query(), company_id))
+    company = company_query().where(Company.id == company_id).first()
+    if company is None:
+        # R28: a merged-away company's address leads to the survivor.
+        survivor = merged_into("companies", company_id)
+        if survivor is None:
+            abort(404)
+        return redirect(url_for("companies.show", company_id=survivor), 301)
+    return company_card(company, duplicates=list(duplicate_companies(company)))
 
 
 @bp.post("/companies/<int:company_id>/category")

@@ -1,11 +1,12 @@
 """Contacts: the contact card with its lead status edited in place, and forms."""
-from flask import Blueprint, redirect, request, url_for
+from flask import Blueprint, abort, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
-from models import (Actor, Category, LeadStatus, RuleViolation, User, create_contact, lead_status_is_active, update_contact)
+from models import (Actor, Category, Contact, LeadStatus, RuleViolation, User, create_contact, lead_status_is_active, update_contact)
 from models.activity import card_timeline, web_form_messages
 from models.categorization import set_lead_status_with_rules
+from models.merge import duplicate_contacts, merged_into
 from models.search import contacts_with_relations
 
 from .common import get_or_404, int_arg, render, rule_message, show_refusal
@@ -41,7 +42,14 @@ def contact_card(contact, blocks=None, status=200, **extra):
 @login_required
 def show(contact_id):
     """The contact card: company, category, lead status (R8, R13), source, timeline."""
-    return contact_card(get_or_404(contacts_with_relations(), contact_id))
+    contact = contacts_with_relations().where(Contact.id == contact_id).first()
+    if contact is None:
+        # R28: a merged-away contact's address leads to the survivor.
+        survivor = merged_into("contacts", contact_id)
+        if survivor is None:
+            abort(404)
+        return redirect(url_for("contacts.show", contact_id=survivor), 301)
+    return contact_card(contact, duplicates=list(duplicate_contacts(contact)))
 
 
 @bp.get("/contacts/<int:contact_id>/lead-status")

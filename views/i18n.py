@@ -19,6 +19,7 @@ AUDIT_AREAS = {
     "users": N_("Users"),
     "workflow": N_("Lead categorization"),
     "web_forms": N_("Web forms"),
+    "records": N_("Companies and contacts"),
 }
 
 

@@ -21,6 +21,8 @@ ACTIONS = {
     "made initial": N_("Made the initial status"), "password reset": N_("Password reset"),
     "deactivated": N_("Deactivated"), "reactivated": N_("Reactivated"),
     "enabled": N_("Opened"), "disabled": N_("Closed"), "new address": N_("New address"),
+    "purged": N_("Removed for good"), "merged": N_("Merged"),
+    "exported": N_("Personal data exported"), "erased": N_("Personal data erased"),
 }
 FIELDS = {
     "name": N_("Name"), "description": N_("Description"), "group": N_("Category group"),
@@ -32,7 +34,7 @@ FIELDS = {
     "redirect_url": N_("Or send the visitor to this address"),
     "thank_you": N_("Thank-you text"), "allowed_origins": N_("Web sites that may post to the form"),
     "rate_limit": N_("Submissions per minute from one address"), "strategy": N_("Strategy"),
-    "members": N_("Members"),
+    "members": N_("Members"), "contacts": N_("Contacts"), "companies": N_("Companies"),
 }
 
 
@@ -57,12 +59,17 @@ def action_label(action):
     return gettext(ACTIONS[action]) if action in ACTIONS else action
 
 
+RECORD_SUBJECTS = {"Contact": N_("Contact %(ids)s"), "Company": N_("Company %(ids)s")}
 FLOW_SUBJECT = "Distribution flow: "  # how models/distribution.py names a flow's entries
 
 
 def subject_text(entry):
     """What an entry is about; rules and flows named in the reader's language."""
     subject = entry.subject
+    if entry.area == "records":  # "Contact 12", "Company 3", "Contact 12 → 9" (ids only)
+        kind, _, ids = subject.partition(" ")
+        text = RECORD_SUBJECTS.get(kind)
+        return gettext(text, ids=ids) if text else subject
     if entry.area == "workflow":
         return source_text("rule", subject)
     if subject.startswith(FLOW_SUBJECT):
