@@ -1,5 +1,5 @@
 """One blueprint per screen; `register` wires them and the shared hooks."""
-from . import (auth, board, categories, cli, companies, contacts, dashboards, distribution, errors,
+from . import (activities, auth, board, categories, cli, companies, contacts, dashboards, distribution, errors,
                events, i18n, imports, jobs, public_forms, sales, search, security, selections,
                settings, statuses, users, webforms, workflow)
 from models.values import is_web_url
@@ -9,7 +9,7 @@ from .common import oob
 
 def register(app):
     security.register(app)
-    for module in (auth, board, companies, contacts, dashboards, events, sales, search,
+    for module in (activities, auth, board, companies, contacts, dashboards, events, sales, search,
                    selections, settings, categories, statuses, users, workflow, webforms,
                    distribution, public_forms, imports, jobs):
         app.register_blueprint(module.bp)

@@ -92,7 +92,14 @@ def test_owner_history_rows_move_the_new_owner_out_of_the_actor_column(empty_db)
                          "active) VALUES ('rep@example.test', 'Rep', 'x', 'rep', 'en', TRUE)")
     rep = User.select(User.id).get()
     company = Company.create(name="Fjällbo AB", category=category)
-    contact = Contact.create(company=company, first_name="Anna", last_name="Berg", owner=rep)
+    p = empty_db.param
+    empty_db.execute_sql("INSERT INTO contact (company_id, first_name, last_name, title, email, "
+                         "phone, owner_id, utm_source, utm_medium, utm_campaign, utm_term, "
+                         "utm_content, created_at, updated_at, version) VALUES "
+                         f"({p}, 'Anna', 'Berg', '', '', '', {p}, '', '', '', '', '', {p}, {p}, 0)",
+                         (company.id, rep.id, datetime.datetime(2025, 1, 1),
+                          datetime.datetime(2025, 1, 1)))
+    contact = Contact.select(Contact.id).get()
     models.History.insert(kind="owner", company=company.id, contact=contact.id, actor=rep.id,
                           created_at=datetime.datetime(2025, 1, 1), source="form",
                           source_label="Web form: Spring").execute()
