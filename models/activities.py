@@ -306,6 +306,26 @@ def open_follow_ups(contact=None, company=None):
                 else query.where(Activity.company == company))
 
 
+NEXT_STEP_FILTERS = {"overdue": N_("Overdue"), "none": N_("No next step"),
+                     "week": N_("Due this week")}
+
+
+def next_step_condition(which, at=None):
+    """R25: contacts whose next step is overdue, missing, or due this week (Monday to
+    Sunday, overdue ones of the week included); None for any other value."""
+    at = at or now()
+    if which == "overdue":
+        return Contact.next_step_at < at
+    if which == "none":
+        return Contact.next_step_at.is_null()
+    if which == "week":
+        monday = datetime.datetime.combine(at.date() - datetime.timedelta(days=at.weekday()),
+                                           datetime.time())
+        return (Contact.next_step_at >= monday) & \
+            (Contact.next_step_at < monday + datetime.timedelta(days=7))
+    return None
+
+
 def is_overdue(due_at, at=None):
     """A follow-up (or next step) due before now is overdue (R25)."""
     return due_at is not None and due_at < (at or now())

@@ -58,7 +58,9 @@ def activity_context(contact=None, company=None, form=None, before=None):
     """What the activities panel and the timeline of a card need."""
     return dict(
         follow_ups=open_follow_ups(contact=contact, company=None if contact else company),
-        activity_form=form or new_activity_form(),
+        activity_form=form or new_activity_form(
+            "follow_up" if request.args.get("plan") == "1" else "note"),
+        planning=request.args.get("plan") == "1",
         assign_others=can_assign_others(current_user),
         timeline=card_timeline(contact=contact, company=None if contact else company,
                                limit=TIMELINE_PAGE, before=before),

@@ -5,7 +5,8 @@
   user's open follow-ups by due time.
 - `contact.next_step_at`, `next_step_text`, `last_activity_at`: the earliest
   open follow-up and the latest activity, kept by models/activities.py, so
-  boards, filters, sorts and exports read them from the contact's row.
+  boards, filters, sorts and exports read them from the contact's row;
+  indexed for the board's "next step" sort and its filters.
 - Every web-form message already received becomes a note on its lead, as
   new ones do (R24), so the timelines read messages from one place.
 """
@@ -14,6 +15,11 @@ import json
 
 from peewee import (CharField, DateTimeField, ForeignKeyField, Model, PostgresqlDatabase,
                     TextField)
+
+
+BOARD_INDEXES = {"contact_owner_next_step": "owner_id, next_step_at",
+                 "contact_status_next_step": "lead_status_id, next_step_at",
+                 "contact_owner_status_next_step": "owner_id, lead_status_id, next_step_at"}
 
 
 def up(migrator, db):
@@ -63,6 +69,11 @@ def up(migrator, db):
                 "CREATE INDEX contact_next_step_at ON contact (next_step_at)",
                 "CREATE INDEX contact_last_activity_at ON contact (last_activity_at)"):
         db.execute_sql(sql)
+    # A board column sorted by next step reads its first cards off an index (as
+    # 0011 does for the other sorts), cards without a next step first.
+    nulls_first = " NULLS FIRST" if isinstance(db, PostgresqlDatabase) else ""
+    for name, columns in BOARD_INDEXES.items():
+        db.execute_sql(f"CREATE INDEX {name} ON contact ({columns}{nulls_first})")
     _messages_as_notes(db, Activity, Contact)
 
 
@@ -96,7 +107,7 @@ def _messages_as_notes(db, Activity, Contact):
 
 
 def down(migrator, db):
-    for name in ("contact_next_step_at", "contact_last_activity_at"):
+    for name in ("contact_next_step_at", "contact_last_activity_at", *BOARD_INDEXES):
         db.execute_sql(f"DROP INDEX {name}")
     for column in ("last_activity_at", "next_step_text", "next_step_at"):
         db.execute_sql(f"ALTER TABLE contact DROP COLUMN {column}")
