@@ -1,6 +1,6 @@
 """One blueprint per screen; `register` wires them and the shared hooks."""
 from . import (activities, auth, board, categories, cli, companies, contacts, dashboards, distribution, errors,
-               events, i18n, imports, jobs, public_forms, sales, search, security, selections,
+               events, i18n, imports, jobs, my_day, public_forms, sales, search, security, selections,
                settings, statuses, users, webforms, workflow)
 from models.values import is_web_url
 
@@ -11,7 +11,7 @@ def register(app):
     security.register(app)
     for module in (activities, auth, board, companies, contacts, dashboards, events, sales, search,
                    selections, settings, categories, statuses, users, workflow, webforms,
-                   distribution, public_forms, imports, jobs):
+                   distribution, public_forms, imports, jobs, my_day):
         app.register_blueprint(module.bp)
     app.register_blueprint(cli.bp)
     errors.register(app)
