@@ -597,6 +597,8 @@ CONTACT_SORTS = {
     "owner": (User.name,),
     "source": (Contact.utm_source, Contact.utm_medium, Contact.utm_campaign),
     "created": (Contact.created_at,),
+    "next_step": (Contact.next_step_at,),
+    "last_activity": (Contact.last_activity_at,),
 }
 COMPANY_SORTS = {
     "name": (Company.name,),
@@ -744,6 +746,9 @@ EXPORT_COLUMNS = {
         "owner": (Contact.owner,),
         "source": (Contact.utm_source, Contact.utm_medium, Contact.utm_campaign),
         "created": (Contact.created_at,),
+        # R25: the next step and the latest activity, kept on the contact's row.
+        "next_step": (Contact.next_step_at, Contact.next_step_text),
+        "last_activity": (Contact.last_activity_at,),
     },
     "companies": {
         "name": (Company.name,),
