@@ -4,7 +4,7 @@ import datetime
 import pytest
 from playhouse.test_utils import count_queries
 
-from models import Actor, Category, Contact, LeadStatus, create_company, create_contact
+from models import Actor, Category, LeadStatus, create_company, create_contact
 from models.activities import add_activity
 from models.schema import now
 
