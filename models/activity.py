@@ -1,9 +1,11 @@
 """The timelines of the contact and company cards: the history of R20 with the
-sale events (R14) and the messages visitors wrote in web forms (R21), newest
-first. Each source is read with one query, however long the timeline."""
+sale events (R14) and the activities (R24; the messages visitors wrote in web
+forms are notes among them), newest first, a page at a time. Each source is
+read with one query per page, however long the timeline."""
 import datetime
 from dataclasses import dataclass
 
+from .activities import activities_of
 from .rules import timeline
 from .sales import sale_events
 from .schema import Contact
@@ -61,16 +63,32 @@ def web_form_messages(contact=None, company=None, limit=10):
     return messages[:limit]
 
 
-def card_timeline(company=None, contact=None, limit=30, messages=None):
-    """R20's timeline of a company (with its contacts) or one contact, with the sale
-    events and web-form messages that belong to it, newest first.
+@dataclass
+class TimelinePage:
+    """One page of a card's timeline; `older` is where the next page starts (None: the end)."""
+    entries: list
+    older: datetime.datetime | None
 
-    `messages` are the web-form messages when the caller has read them already.
+
+def card_timeline(company=None, contact=None, limit=30, before=None):
+    """R20, R24: the one timeline of a company (with its contacts) or one contact: the
+    history of status, category and owner changes, the sale events and the
+    activities (web-form messages among them, as notes), newest first, a page of
+    `limit` entries older than `before`.
+
+    Each source is read once for the page. Entries of the same second as the
+    page's last one all stay on this page, as the next page reads strictly
+    older ones.
     """
-    entries = list(timeline(company=company, contact=contact, limit=limit))
+    entries = list(timeline(company=company, contact=contact, limit=limit + 1, before=before))
     sales = [SaleEntry(e.created_at, e.kind, e.sale, e.actor)
-             for e in sale_events(company=company, contact=contact, limit=limit)]
-    if messages is None:
-        messages = web_form_messages(contact=contact, company=company, limit=limit)
-    merged = sorted(entries + sales + messages, key=lambda e: e.created_at, reverse=True)
-    return merged[:limit]
+             for e in sale_events(company=company, contact=contact, limit=limit + 1,
+                                  before=before)]
+    notes = activities_of(contact=contact, company=company if contact is None else None,
+                          before=before, limit=limit + 1)
+    merged = sorted(entries + sales + notes, key=lambda e: e.created_at, reverse=True)
+    if len(merged) <= limit:
+        return TimelinePage(merged, None)
+    cut = merged[limit - 1].created_at
+    page = merged[:limit] + [e for e in merged[limit:] if e.created_at == cut]
+    return TimelinePage(page, cut)

@@ -21,6 +21,8 @@ SORTS = {
     # Longest in the current status first: the ones that need attention.
     "days": (Contact.status_changed_at.asc(nulls="first"), Contact.id),
     "created": (Contact.created_at.desc(), Contact.id.desc()),
+    # R25: cards without a next step first (they need one planned), then the soonest.
+    "next_step": (Contact.next_step_at.asc(nulls="first"), Contact.id),
 }
 
 
@@ -122,7 +124,8 @@ def _card_select(query):
     select = (Contact
               .select(Contact.id, Contact.first_name, Contact.last_name, Contact.version,
                       Contact.lead_status, Contact.status_changed_at, Contact.utm_source,
-                      Contact.created_at, Contact.company, Contact.owner, Company.id,
+                      Contact.created_at, Contact.next_step_at, Contact.next_step_text,
+                      Contact.company, Contact.owner, Company.id,
                       Company.name, Company.category, Category.id, Category.name, User.id,
                       User.name)
               .join(Company).join(Category)

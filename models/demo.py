@@ -17,6 +17,7 @@ import random
 from peewee import PostgresqlDatabase, chunked, fn
 from werkzeug.security import generate_password_hash
 
+from .activities import add_activity
 from .db import database
 from .distribution import save_flow
 from .rules import Actor
@@ -251,7 +252,51 @@ def load_demo(contacts=1000, seed=7, today=None):
         generator.generate(max(1, contacts // 5), contacts, writer)
         writer.finish()
         _ensure_web_form(users, generator.entry)
-    return {"users": created_users, **writer.counts}
+        activities = _demo_activities(rng, users, today)
+    return {"users": created_users, **writer.counts, "activities": activities}
+
+
+# Per rep language: (a call's note, a follow-up's next step), a few of each.
+DEMO_WORDS = {
+    "en": [("Called, interested, wants a demo.", "Demo"),
+           ("Left a voicemail.", "Call again"),
+           ("Sent the price list by e-mail.", "Follow up on the offer")],
+    "sv": [("Ringde, intresserad, vill se en demo.", "Demo"),
+           ("Lämnade ett röstmeddelande.", "Ring igen"),
+           ("Skickade prislistan via e-post.", "Följ upp offerten")],
+    "nb": [("Ringte, interessert, vil se en demo.", "Demo"),
+           ("La igjen en talemelding.", "Ring igjen"),
+           ("Sendte prislisten på e-post.", "Følg opp tilbudet")],
+}
+DEMO_LEADS_PER_REP = 12
+
+
+def _demo_activities(rng, users, today):
+    """A call and a follow-up on a dozen leads of each rep: some follow-ups overdue,
+    some due today, the rest in the coming days (R24, R25); the rest of the leads
+    have no next step. Written through the one function that records activities."""
+    count = 0
+    start = datetime.datetime.combine(today, datetime.time(9, 0))
+    for user_id, role in users:
+        if role != "rep":
+            continue
+        rep = User.get_by_id(user_id)
+        words = DEMO_WORDS.get(rep.language, DEMO_WORDS["en"])
+        leads = (Contact.select(Contact.id).where(Contact.owner == user_id,
+                                                  Contact.lead_status.is_null(False))
+                 .order_by(Contact.id).limit(DEMO_LEADS_PER_REP))
+        for number, contact in enumerate(leads):
+            note, step = words[number % len(words)]
+            add_activity(rep, "call", note, contact=contact.id,
+                         created_at=start - datetime.timedelta(days=rng.randint(1, 20)))
+            # Overdue (a few), due today, then over the next days.
+            offset = (-rng.randint(1, 5) * 24 if number < 3 else 0 if number < 6
+                      else rng.randint(1, 10) * 24) + rng.choice((0, 1, 2, 5, 6))
+            add_activity(rep, "follow_up", step, contact=contact.id,
+                         due_at=start + datetime.timedelta(hours=offset),
+                         created_at=start - datetime.timedelta(hours=rng.randint(1, 20)))
+            count += 2
+    return count
 
 
 def _ensure_web_form(users, category):
@@ -297,7 +342,7 @@ class _Writer:
                                Contact.owner, Contact.lead_status, Contact.status_changed_at,
                                Contact.utm_source, Contact.utm_medium, Contact.utm_campaign,
                                Contact.utm_term, Contact.utm_content, Contact.created_at,
-                               Contact.updated_at, Contact.version]),
+                               Contact.updated_at, Contact.version, Contact.next_step_text]),
         "history": (History, [History.id, History.kind, History.created_at, History.company,
                               History.contact, History.from_status, History.to_status,
                               History.from_category, History.to_category, History.actor,
@@ -533,8 +578,9 @@ class _Generator:
                 f"{email}@{domain}", self._phone(person), contact_owner, status,
                 self._datetime(changed) if chain else None, *utm,
                 self._datetime(contact_created), self._datetime(changed),
-                # The version counts the contact's lead status changes.
-                len(chain))
+                # The version counts the contact's lead status changes; no next
+                # step yet (the demo's follow-ups come after, through the model).
+                len(chain), "")
 
             from_form = bool(utm[0]) and (number == 0 and via_form or rng.random() < 0.1)
             previous = None

@@ -64,11 +64,21 @@ def export_cells(columns, row, labels):
             cells.append(labels.categories.get(value.id, value.name) if value else "")
         elif column == "owner":
             cells.append(value.name if value else "")
-        elif column == "created":
-            cells.append(value.isoformat(sep=" ") if hasattr(value, "isoformat") else value)
+        elif column in ("created", "last_activity"):
+            cells.append(_moment(value))
+        elif column == "next_step":
+            at, text = value
+            cells.append(f"{_moment(at)} {text}".strip() if at else "")
         else:
             cells.append(value if value is not None else "")
     return [safe_cell(cell) for cell in cells]
+
+
+def _moment(value):
+    """A time as ISO 8601 ("2026-12-03 10:00:00"); SQLite may hand back text already."""
+    if value is None:
+        return ""
+    return value.isoformat(sep=" ") if hasattr(value, "isoformat") else value
 
 
 def csv_chunks(matches, columns, sort, labels, separator, rows_per_chunk=ROWS_PER_CHUNK):

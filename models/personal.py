@@ -22,15 +22,17 @@ from playhouse.shortcuts import model_to_dict
 from .audit import record_audit
 from .db import database
 from .errors import RuleViolation
-from .schema import N_, Contact, now
+from .schema import N_, Activity, Contact, now
 from .webforms import WebFormSubmission
 
 SCHEMA = "tavla.person/1"
 UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 # Per model: its fields that hold what a person wrote or is (blanked by erase).
 PERSONAL_FIELDS = {
-    Contact: ("first_name", "last_name", "title", "email", "phone", *UTM),
+    # next_step_text repeats the text of the contact's next follow-up (R25).
+    Contact: ("first_name", "last_name", "title", "email", "phone", "next_step_text", *UTM),
     WebFormSubmission: ("payload", "ip_hash", *UTM),
+    Activity: ("text",),  # notes, calls, meetings and follow-ups (R24)
 }
 
 

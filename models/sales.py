@@ -42,14 +42,16 @@ def record_sale_event(sale, kind, actor):
                      actor=actor.user if actor is not None else None, created_at=now())
 
 
-def sale_events(company=None, contact=None, limit=30):
-    """The newest sale events of a company, or of the sales of one contact, with their
-    sale and who made them."""
+def sale_events(company=None, contact=None, limit=30, before=None):
+    """The newest sale events of a company, or of the sales of one contact (older than
+    `before` when given), with their sale and who made them."""
     query = (SaleEvent.select(SaleEvent, Sale, User)
              .join_from(SaleEvent, Sale)
              .join_from(SaleEvent, User, JOIN.LEFT_OUTER, on=(SaleEvent.actor == User.id),
                         attr="actor")
              .order_by(SaleEvent.created_at.desc(), SaleEvent.id.desc()).limit(limit))
+    if before is not None:
+        query = query.where(SaleEvent.created_at < before)
     if contact is not None:
         return list(query.where(Sale.contact == contact))
     return list(query.where(SaleEvent.company == company))

@@ -243,6 +243,12 @@ class Contact(SoftDeleted, BaseModel):
     deleted_with_company = BooleanField(null=True)
     # R29: when the person's data was erased (their name is then "#<id>").
     erased_at = DateTimeField(null=True)
+    # R25: the earliest open follow-up and the latest activity, kept by
+    # models.activities (the one place that changes activities), so a board
+    # card, a filter or a sort reads them from the row, not per card.
+    next_step_at = DateTimeField(null=True, index=True)
+    next_step_text = CharField(default="")
+    last_activity_at = DateTimeField(null=True, index=True)
 
     @property
     def full_name(self):
@@ -265,6 +271,10 @@ class History(BaseModel):
     RESTORED = "restored"
     # R28: a duplicate merged into this contact or company (source_label: its old id).
     MERGED = "merged"
+    # R24: an activity was added, changed, completed or deleted. The row tells the
+    # live feed (open boards redraw the card's next step); the timeline reads
+    # the activity itself.
+    ACTIVITY = "activity"
 
     kind = CharField()
     created_at = DateTimeField(default=now)
@@ -373,5 +383,45 @@ class CategorySuggestion(BaseModel):
     chosen_category = ForeignKeyField(Category, null=True, backref="+")
 
 
+ACTIVITY_KINDS = {"note": N_("Note"), "call": N_("Call"), "meeting": N_("Meeting"),
+                  "follow_up": N_("Follow-up")}
+FOLLOW_UP = "follow_up"
+
+
+class Activity(BaseModel):
+    """R24: a note, call, meeting or follow-up on a contact (and its company) or on a
+    company alone. A follow-up has a due time, an owner and is done or not."""
+    kind = CharField()
+    company = ForeignKeyField(Company, backref="activities", on_delete="CASCADE")
+    contact = ForeignKeyField(Contact, null=True, backref="activities", on_delete="CASCADE")
+    author = ForeignKeyField(User, null=True, backref="+")
+    owner = ForeignKeyField(User, null=True, backref="+")
+    text = TextField(default="")
+    due_at = DateTimeField(null=True)
+    done_at = DateTimeField(null=True)
+    done_by = ForeignKeyField(User, null=True, backref="+")
+    # "user", or "form" for a visitor's message (R24), with the form's label.
+    source = CharField(default="user")
+    source_label = CharField(default="")
+    created_at = DateTimeField(default=now)
+    updated_at = DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("contact", "created_at"), False),
+                   (("company", "created_at"), False),
+                   # My day and reminders: a user's open follow-ups by due time.
+                   (("owner", "done_at", "due_at"), False))
+
+    is_activity = True  # how a timeline tells an activity from a history row
+
+    @property
+    def is_follow_up(self):
+        return self.kind == FOLLOW_UP
+
+    @property
+    def is_done(self):
+        return self.done_at is not None
+
+
 TABLES = [User, LoginFailure, CategoryGroup, Category, LeadStatus, Company, Contact, History,
-          AuditLog, Sale, SaleEvent, CategorizationRule, CategorySuggestion]
+          AuditLog, Sale, SaleEvent, CategorizationRule, CategorySuggestion, Activity]

@@ -230,6 +230,10 @@ FIELDS = {
     "utm_campaign": FieldSpec(N_("UTM campaign"), "text", ("eq", "contains", "empty"),
                               ("contacts",)),
     "pending_suggestion": FieldSpec(N_("Pending category suggestion"), "flag", ("is",)),
+    # R24, R25: read from the contact's kept next step and last activity.
+    "open_follow_up": FieldSpec(N_("Open follow-up"), "flag", ("is",), ("contacts",)),
+    "last_activity": FieldSpec(N_("Last activity"), "period", ("between", "last_days"),
+                               ("contacts",)),
 }
 
 
@@ -544,6 +548,11 @@ def _contact_condition(criterion, user=None, today=None):
     if name == "pending_suggestion":
         companies = pending_suggestion_companies()
         return Contact.company.in_(companies) if value else Contact.company.not_in(companies)
+    if name == "open_follow_up":
+        # A contact has a next step exactly while it has an open follow-up.
+        return Contact.next_step_at.is_null(not value)
+    if name == "last_activity":
+        return _period(criterion, Contact.last_activity_at, today or date.today())
     raise CriteriaError(N_("Unknown search field: %(name)s."), name=name)
 
 
@@ -597,6 +606,8 @@ CONTACT_SORTS = {
     "owner": (User.name,),
     "source": (Contact.utm_source, Contact.utm_medium, Contact.utm_campaign),
     "created": (Contact.created_at,),
+    "next_step": (Contact.next_step_at,),
+    "last_activity": (Contact.last_activity_at,),
 }
 COMPANY_SORTS = {
     "name": (Company.name,),
@@ -744,6 +755,9 @@ EXPORT_COLUMNS = {
         "owner": (Contact.owner,),
         "source": (Contact.utm_source, Contact.utm_medium, Contact.utm_campaign),
         "created": (Contact.created_at,),
+        # R25: the next step and the latest activity, kept on the contact's row.
+        "next_step": (Contact.next_step_at, Contact.next_step_text),
+        "last_activity": (Contact.last_activity_at,),
     },
     "companies": {
         "name": (Company.name,),

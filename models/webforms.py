@@ -28,6 +28,7 @@ from peewee import (JOIN, BooleanField, CharField, DateTimeField, ForeignKeyFiel
                     IntegerField, TextField, fn)
 
 from . import engine
+from .activities import add_activity
 from .audit import describe_changes, record_audit
 from .db import BaseModel, database, is_sqlite
 from .distribution import DistributionFlow, next_owners, record_assignment
@@ -365,6 +366,9 @@ def submit_web_form(form, submission, ip_hash="", at=None):
                 record_assignment(contact, owner, actor)
         else:
             contact, company = _create_lead(form, values, submission.utm, flow, actor)
+        if values.get("message"):
+            # R24: what the visitor wrote is a note on the lead, in its timeline.
+            add_activity(actor, "note", values["message"], contact=contact, created_at=at)
         return WebFormSubmission.create(
             form=form, contact=contact, company=company,
             created_contact=created,

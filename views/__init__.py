@@ -1,7 +1,8 @@
 """One blueprint per screen; `register` wires them and the shared hooks."""
-from . import (auth, board, categories, cli, companies, contacts, dashboards, distribution, errors,
-               events, i18n, imports, jobs, merge, personal, public_forms, sales, search, security, selections,
-               settings, statuses, trash, users, webforms, workflow)
+from . import (activities, auth, board, categories, cli, companies, contacts, dashboards,
+               distribution, errors, events, i18n, imports, jobs, merge, my_day, personal,
+               public_forms, sales, search, security, selections, settings, statuses, trash,
+               users, webforms, workflow)
 from models.values import is_web_url
 
 from .common import oob
@@ -9,9 +10,9 @@ from .common import oob
 
 def register(app):
     security.register(app)
-    for module in (auth, board, companies, contacts, dashboards, events, sales, search,
+    for module in (activities, auth, board, companies, contacts, dashboards, events, sales, search,
                    selections, settings, categories, statuses, users, workflow, webforms,
-                   distribution, public_forms, imports, jobs, trash, merge, personal):
+                   distribution, public_forms, imports, jobs, trash, merge, personal, my_day):
         app.register_blueprint(module.bp)
     app.register_blueprint(cli.bp)
     errors.register(app)

@@ -15,8 +15,9 @@ from models.board import (CARDS_PER_COLUMN, SORTS, CompanyUndo, Undo, board_stat
                           company_column_counts, days_in_status, move_card,
                           move_company_card, move_owner_card, off_board,
                           owner_column_counts, owner_columns, undo_company_move, undo_move)
+from models.activities import NEXT_STEP_FILTERS, next_step_condition
 from models.categories import lead_board_category_ids
-from models.schema import POTENTIAL
+from models.schema import POTENTIAL, now
 from models.search import (CompanySearch, ContactSearch, contacts_with_relations,
                            search_companies, search_contacts)
 from models.selections import selection_matches, visible_selection
@@ -28,8 +29,9 @@ from .errors import error_response
 from .i18n import category_name, list_names, status_name
 
 bp = Blueprint("board", __name__)
+bp.add_app_template_global(NEXT_STEP_FILTERS, "next_step_filters")
 
-FILTERS = ("owner", "category", "q", "sort", "group")
+FILTERS = ("owner", "category", "q", "sort", "group", "next")
 GROUPINGS = ("status", "category", "owner")
 REMEMBERED_BOARDS = 20  # boards whose filters the session keeps (each selection is one)
 
@@ -73,6 +75,8 @@ def board_settings(selection=None):
         settings["group"] = "status"
     if settings["sort"] not in SORTS:
         settings["sort"] = "name"
+    if settings["next"] not in NEXT_STEP_FILTERS:
+        settings["next"] = ""
     # My leads are the rep's own unless they chose otherwise; a selection
     # already says whose leads it holds; owner columns show everyone's.
     if not settings["owner"] or settings["group"] == "owner":
@@ -118,6 +122,9 @@ def unscoped_query(settings, selection=None):
     owner_ids, _ = board_scope(settings)
     criteria = ContactSearch(text=settings.get("q", "")[:200], owner_ids=owner_ids or [])
     query = search_contacts(criteria)
+    next_step = next_step_condition(settings.get("next", ""))
+    if next_step is not None:
+        query = query.where(next_step)
     if selection is not None:
         query = selection_matches(selection, current_user).narrow(query)
     return query
@@ -143,8 +150,9 @@ GROUP_COUNTS = {"status": column_counts, "category": category_column_counts,
 
 def board_counts(settings, selection, query, by):
     """{column key: exact count}. A board of owners and categories only is counted
-    from the counter rows; text or a selection needs a GROUP BY of its contacts."""
-    if selection is None and not settings.get("q", "").strip():
+    from the counter rows; text, a next-step filter or a selection needs a GROUP BY of
+    its contacts."""
+    if selection is None and not settings.get("q", "").strip() and not settings.get("next"):
         owner_ids, categories = board_scope(settings)
         return tally_counts(by, owner_ids, categories, with_status=by == "status")
     return GROUP_COUNTS[by](query)
@@ -217,6 +225,11 @@ def card_labels(settings):
         "move_aria": gettext("Move %(name)s to…"),
         "grouping": settings["group"],
         "sort": settings["sort"],
+        "now": now(),
+        "no_next_step": gettext("No next step"),
+        "overdue": gettext("Overdue"),
+        "plan": gettext("Plan next step"),
+        "plan_aria": gettext("Plan the next step for %(name)s"),
         # Cards not in status columns say their status; every card its category.
         "statuses": list_names().statuses() if settings["group"] != "status" else {},
         "categories": list_names().categories(),
@@ -435,7 +448,10 @@ def move():
                         status=status_name(contact.lead_status)),
         url=url_for("board.undo", **board_args(open_board()[1])),
         fields={"contact": undo.contact_id, "status": undo.status_id,
-                "category": undo.category_id, "version": undo.version}))
+                "category": undo.category_id, "version": undo.version},
+        # R25: right after a status change, the next step is one click away.
+        plan_url=url_for("contacts.show", contact_id=contact.id, plan=1,
+                         _anchor="activity-form")))
 
 
 @bp.post("/board/undo")

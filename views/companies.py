@@ -7,13 +7,13 @@ from flask_login import current_user, login_required
 from peewee import JOIN
 
 from models import (CATEGORY_GROUPS, Actor, Category, Company, Contact, RuleViolation, User, create_company, move_company, paginate, update_company)
-from models.activity import card_timeline
 from models.categorization import pending_suggestions
 from models.merge import duplicate_companies, merged_into
 from models.schema import N_, SALE_STATUSES, Sale
 from models.search import (CompanySearch, ContactSearch, group_counts, grouped,
                            search_companies, search_contacts)
 
+from .activities import activity_context, parse_before
 from .common import (get_or_404, int_arg, int_list, page_number, render, rule_message,
                      show_refusal)
 from .errors import error_response
@@ -129,13 +129,17 @@ def company_card(company, status=200, **extra):
         categories=[c for c in request_vocabulary().categories.values() if not c.retired],
         statuses=list(request_vocabulary().statuses.values()),
         owners=list(User.active_users()),
-        timeline=card_timeline(company=company),
         column_labels=CONTACT_COLUMNS,
         group_by_labels=GROUP_BY,
         **contacts_tab_state(company),
     )
+    if "timeline" not in extra:
+        extra.update(activity_context(company=company, before=parse_before(
+            request.args.get("before"))))
     context.update(extra)
     blocks = blocks or {"contacts-tab": "contacts_tab"}.get(request.headers.get("HX-Target"))
+    if not blocks and request.args.get("before"):
+        blocks = "timeline_page"
     return render("companies/show.html", blocks, status=status, **context)
 
 

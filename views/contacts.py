@@ -4,11 +4,12 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from models import (Actor, Category, Contact, LeadStatus, RuleViolation, User, create_contact, lead_status_is_active, update_contact)
-from models.activity import card_timeline, web_form_messages
+from models.activity import web_form_messages
 from models.categorization import set_lead_status_with_rules
 from models.merge import duplicate_contacts, merged_into
 from models.search import contacts_with_relations
 
+from .activities import activity_context, parse_before
 from .common import get_or_404, int_arg, render, rule_message, show_refusal
 from .companies import company_query
 from .errors import error_response
@@ -21,15 +22,17 @@ bp = Blueprint("contacts", __name__)
 def contact_card(contact, blocks=None, status=200, **extra):
     """Render the contact card, or the blocks an htmx request needs."""
     active = lead_status_is_active(contact)
-    messages = web_form_messages(contact=contact, limit=30)
+    messages = web_form_messages(contact=contact, limit=3)
+    if "timeline" not in extra:
+        extra.update(activity_context(contact=contact, before=parse_before(
+            request.args.get("before"))))
     context = dict(
         contact=contact,
         lead_status_active=active,
         # Retired statuses are not offered (R6) but the current one stays shown.
         statuses=[s for s in request_vocabulary().statuses.values() if not s.retired]
         if active else [],
-        timeline=card_timeline(contact=contact, messages=messages),
-        messages=messages[:3],
+        messages=messages,
         editing_status=False,
         form=None,
         proposal=None,
@@ -41,7 +44,8 @@ def contact_card(contact, blocks=None, status=200, **extra):
 @bp.get("/contacts/<int:contact_id>")
 @login_required
 def show(contact_id):
-    """The contact card: company, category, lead status (R8, R13), source, timeline."""
+    """The contact card: company, category, lead status (R8, R13), source, activities
+    and the timeline (a page of older entries with ?before=, the block htmx asks for)."""
     contact = contacts_with_relations().where(Contact.id == contact_id).first()
     if contact is None:
         # R28: a merged-away contact's address leads to the survivor.
@@ -49,7 +53,8 @@ def show(contact_id):
         if survivor is None:
             abort(404)
         return redirect(url_for("contacts.show", contact_id=survivor), 301)
-    return contact_card(contact, duplicates=list(duplicate_contacts(contact)))
+    return contact_card(contact, "timeline_page" if request.args.get("before") else None,
+                        duplicates=list(duplicate_contacts(contact)))
 
 
 @bp.get("/contacts/<int:contact_id>/lead-status")

@@ -106,6 +106,13 @@ LABEL_PREFIXES = {"form": ("Web form: ", N_("Web form: %(name)s")),
                   "import": ("Import: ", N_("Import: %(name)s"))}
 
 
+def when_due(moment, today_at):
+    """A due time as a card shows it: "Thu 10:00" within the coming week, else with its
+    date ("3 Dec 10:00"), in the reader's language."""
+    days = (moment.date() - today_at.date()).days
+    return format_datetime(moment, "EEE HH:mm" if 0 <= days < 7 else "d MMM HH:mm")
+
+
 def source_text(source, label):
     """The rule, web form or import that made a change, in the reader's language.
 
@@ -149,4 +156,5 @@ def register(app):
         format_datetime(value, fmt) if value else "")
     app.jinja_env.filters["date"] = lambda value, fmt="medium": (
         format_date(value, fmt) if value else "")
+    app.jinja_env.filters["when_due"] = when_due
     app.jinja_env.filters["money"] = lambda amount, currency: format_currency(amount, currency)

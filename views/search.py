@@ -55,6 +55,8 @@ COLUMNS = {
         "owner": N_("Owner"),
         "source": N_("Source"),
         "created": N_("Created"),
+        "next_step": N_("Next step"),
+        "last_activity": N_("Last activity"),
     },
     "companies": {
         "category": N_("Category"),

@@ -189,3 +189,34 @@ def test_r23_upgrade_names_the_defaults_an_admin_kept_and_leaves_renamed_ones_al
     potential = CategoryGroup.get(CategoryGroup.code == "potential")
     assert (potential.name, names_in_every_language(potential)) == (
         "Potentiell kund", ("Potential customer", "Potentiell kund", "Potensiell kunde"))
+
+
+def test_r24_web_form_messages_received_before_0018_become_notes(empty_db):
+    """The timelines read messages from the activities only, old ones included."""
+    import json
+
+    from models.schema import Activity
+    from models.webforms import WebForm, WebFormSubmission
+    upgrade_database(empty_db, "en", target="0017_jobs_and_set_rules")
+    p = empty_db.param
+    lead = Category.create(name="Lead", group="potential", lead_status_enabled=True)
+    company = Company.create(name="Fjällbo AB", category=lead)
+    stamp = datetime.datetime(2026, 5, 4, 10, 30)
+    empty_db.execute_sql("INSERT INTO contact (company_id, first_name, last_name, title, email, "
+                         "phone, utm_source, utm_medium, utm_campaign, utm_term, utm_content, "
+                         "created_at, updated_at, version) VALUES "
+                         f"({p}, 'Anna', 'Berg', '', '', '', '', '', '', '', '', {p}, {p}, 0)",
+                         (company.id, stamp, stamp))
+    contact = Contact.select(Contact.id).get()
+    form = WebForm.create(name="Spring webinar")
+    for message in ("Call me on Tuesday", ""):
+        WebFormSubmission.create(form=form, contact=contact.id, company=company,
+                                 payload=json.dumps({"message": message}), created_at=stamp)
+
+    upgrade_database(empty_db, "en")
+
+    note = Activity.get()
+    assert (note.kind, note.text, note.contact_id, note.source, note.source_label,
+            note.created_at) == ("note", "Call me on Tuesday", contact.id, "form",
+                                 "Web form: Spring webinar", stamp)
+    assert Contact.get_by_id(contact.id).last_activity_at == stamp

@@ -351,3 +351,24 @@ def test_company_with_no_contacts_matches_status_not_one_of(data):
                                                [data["status"]["Open"].id])))
     assert "Tom AB" in names(run("companies", ("lead_status", "empty", None)))
     assert Company.get_by_id(lonely.id)
+
+
+def test_r25_contacts_by_open_follow_up_and_last_activity(data):
+    """Read from the contact's kept next step and last activity (R24, R25)."""
+    from models.activities import add_activity, complete_activity
+    rita = data["rita"]
+    anna, bo, cai = (Contact.get(Contact.first_name == n) for n in ("Anna", "Bo", "Cai"))
+    add_activity(rita, "follow_up", "Demo", contact=anna, due_at=at("2026-03-20"))
+    add_activity(rita, "note", "Met at the fair", contact=bo, created_at=at("2026-02-01"))
+    done = add_activity(rita, "follow_up", "Call", contact=cai, due_at=at("2026-03-01"),
+                        created_at=at("2026-02-20"))
+    complete_activity(done, rita)
+    assert names(run("contacts", ("open_follow_up", "is", True))) == {"Anna"}
+    assert names(run("contacts", ("open_follow_up", "is", False))) == {"Bo", "Cai", "Dan", "Eva"}
+    assert names(run("contacts", ("last_activity", "between",
+                                  {"from": None, "to": "2026-02-10"}))) == {"Bo"}
+    assert names(run("contacts", ("last_activity", "between",
+                                  {"from": "2026-02-11", "to": None}))) == {"Cai"}
+    # A company has no such fields.
+    with pytest.raises(RuleViolation):
+        run("companies", ("open_follow_up", "is", True))

@@ -86,7 +86,8 @@ def test_r21_r9_r22_submission_creates_an_open_lead_with_source_and_owner(form, 
 def test_r20_history_says_created_from_web_form(form):
     submit(form, **anna())
     rows = list(History.select().order_by(History.id))
-    assert [r.kind for r in rows] == ["category", "lead_status", "owner"]
+    # the message became a note on the lead (R24): its row tells the live feed
+    assert [r.kind for r in rows] == ["category", "lead_status", "owner", "activity"]
     assert {(r.source, r.source_label) for r in rows} == {("form", "Web form: Spring webinar")}
 
 

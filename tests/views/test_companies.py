@@ -7,7 +7,7 @@ from playhouse.test_utils import count_queries
 
 from models import (Actor, Category, Company, Contact, History, LeadStatus, create_company,
                     create_contact, set_lead_status)
-
+from models.activities import add_activity
 from models.categorization import register_sale
 from models.schema import CategorySuggestion
 
@@ -210,9 +210,13 @@ def test_company_card_query_count_is_fixed(client, users, sample):
         CategorySuggestion.create(company=lead, from_category=lead.category_id,
                                   proposed_category=Category.get(name="Opportunity"),
                                   caused_by=users["rep"])
+        add_activity(users["rep"], "follow_up", f"Call {number}", company=lead,
+                     due_at=datetime.datetime(2026, 12, 1, 9))
+        add_activity(users["rep"], "note", f"Note {number}", contact=contact)
     assert queries_for(client, url) == few
     assert queries_for(client, url + "&group_by=status") == few + 1
     # the timeline names its statuses, categories and people in 3, and adds the sale
-    # events and web-form messages in one each; the groups are named in one (R23);
-    # companies of the same name are looked up in one (R28)
-    assert few <= 17
+    # events, web-form messages and the activities in one each; the open follow-ups are
+    # one (R24); the groups are named in one (R23); companies of the same name are looked
+    # up in one (R28)
+    assert few <= 18

@@ -154,12 +154,17 @@ def test_contact_card_query_count_is_fixed(client, sample, users):
         client.get(url)
     for name in ["Contacting", "Qualified", "Nurture", "Contacting", "Qualified"]:
         client.post(f"/contacts/{anna.id}/lead-status", data={"lead_status": status_id(name)})
+    for day in range(1, 6):
+        client.post(f"/contacts/{anna.id}/activities", data={
+            "kind": "follow_up", "text": f"Call {day}", "due_date": f"2026-12-0{day}"})
+        client.post(f"/contacts/{anna.id}/activities", data={"kind": "note", "text": "Hi"})
     with count_queries() as many:
-        assert b"from Nurture to Contacting" in client.get(url).data
+        page = client.get(url).data
+        assert b"from Nurture to Contacting" in page and b"Call 5" in page
     # user, contact, statuses, history, and the statuses, categories and people it names,
-    # web-form messages, sale events, the category groups' names (R23) and the
-    # possible duplicates (R28)
-    assert few.count == many.count <= 11
+    # web-form messages, sale events, activities, open follow-ups (R24), the category
+    # groups' names (R23) and the possible duplicates (R28)
+    assert few.count == many.count <= 13
 
 
 def test_changing_the_owner_on_the_card_is_in_the_timeline(client, sample, users):

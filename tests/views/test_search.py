@@ -360,3 +360,22 @@ def test_count_fragment_query_count(client, users):
 def test_a_manager_sees_the_same_screen(app, sample):
     manager = sign_in(app.test_client(), "manager@example.test")
     assert b"Anna Berg" in manager.get("/search?f0=name&o0=contains&v0=ann").data
+
+
+def test_r25_csv_export_and_results_have_next_step_and_last_activity(client, sample, users):
+    import datetime
+
+    from models.activities import add_activity
+    add_activity(users["rep"], "call", "Called", contact=sample["anna"],
+                 created_at=datetime.datetime(2026, 11, 2, 14, 0))
+    add_activity(users["rep"], "follow_up", "Demo", contact=sample["anna"],
+                 due_at=datetime.datetime(2026, 12, 3, 10, 0))
+    rows = read_csv(client.get("/search/export.csv?cols=1&col=next_step&col=last_activity"
+                               "&sort=name"))
+    assert rows[0] == ["Name", "Next step", "Last activity"]
+    by_name = {row[0]: row for row in rows[1:]}
+    assert by_name["Anna Berg"] == ["Anna Berg", "2026-12-03 10:00:00 Demo",
+                                    "2026-11-02 14:00:00"]
+    assert by_name["Bo Ek"] == ["Bo Ek", "", ""]
+    page = client.get("/search?cols=1&col=next_step&col=last_activity&sort=next_step")
+    assert page.status_code == 200 and "Demo · " in page.data.decode()

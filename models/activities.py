@@ -1,0 +1,331 @@
+"""R24, R25: activities on a contact or a company, and the contact's next step.
+
+Every change of an activity goes through `_changed`, in the change's
+transaction: it writes a History row (kind "activity", so the live feed
+tells open boards) and recomputes the next step and the last activity kept
+on the contact's row (`next_step_at`, `next_step_text`, `last_activity_at`).
+One rule, one place: nothing else writes those columns.
+
+Rights: anyone signed in may record an activity; its author, managers and
+admins may edit or delete it; a follow-up is completed or reopened by its
+owner, its author, managers and admins (a rep cannot complete someone
+else's follow-up).
+"""
+import datetime
+
+from peewee import JOIN, fn
+
+from .db import database
+from .engine import Actor
+from .errors import InvalidFields, RuleViolation
+from .schema import (ACTIVITY_KINDS, FOLLOW_UP, N_, Activity, Company, Contact, History, User,
+                     now)
+from .values import clean_text
+
+TEXT_MAX = 10_000
+NEXT_STEP_TEXT_MAX = 80  # what a board card shows of the follow-up's text
+MANAGING_ROLES = ("admin", "manager")
+
+
+# --- Input -------------------------------------------------------------------------------
+
+def clean_kind(kind):
+    if kind not in ACTIVITY_KINDS:
+        raise RuleViolation(N_("Choose a kind of activity from the list."), field="kind")
+    return kind
+
+
+def clean_activity_text(text, kind):
+    """Multi-line text without control characters, at most TEXT_MAX long; it must say
+    something (a follow-up's text names the step: "Demo")."""
+    text = clean_text(text, TEXT_MAX, "text", multiline=True,
+                      too_long=N_("At most %(limit)s characters."))
+    if not text:
+        raise RuleViolation(N_("Write what the next step is.") if kind == FOLLOW_UP
+                            else N_("Write something first."), field="text")
+    return text
+
+
+def parse_due(date_text, time_text=""):
+    """A follow-up's due date and time from "2026-12-03" and "10:00" (the time may be
+    left out: 09:00). An impossible date or time is refused with a clear message; a
+    date in the past is allowed (the follow-up is simply overdue)."""
+    date_text, time_text = str(date_text or "").strip(), str(time_text or "").strip()
+    if not date_text:
+        raise RuleViolation(N_("A follow-up needs a due date."), field="due_date")
+    try:
+        day = datetime.date.fromisoformat(date_text) if len(date_text) == 10 else None
+    except ValueError:
+        day = None
+    if day is None or not 1900 <= day.year <= 9998:
+        raise RuleViolation(N_("Enter a real date, like 2026-12-03."), field="due_date")
+    if not time_text:
+        return datetime.datetime.combine(day, datetime.time(9, 0))
+    try:
+        moment = datetime.time.fromisoformat(time_text) if len(time_text) in (5, 8) else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise RuleViolation(N_("Enter a real time, like 10:00."), field="due_time")
+    return datetime.datetime.combine(day, moment.replace(microsecond=0))
+
+
+def _checked_fields(kind, text, due_at):
+    """The fields of an activity as stored; every refusal at once."""
+    refusals, values = [], {}
+    for name, check in (("kind", lambda: clean_kind(kind)),
+                        ("text", lambda: clean_activity_text(text, kind))):
+        try:
+            values[name] = check()
+        except RuleViolation as refusal:
+            refusals.append(refusal)
+    if kind == FOLLOW_UP and due_at is None:
+        refusals.append(RuleViolation(N_("A follow-up needs a due date."), field="due_date"))
+    if len(refusals) == 1:
+        raise refusals[0]
+    if refusals:
+        raise InvalidFields(refusals)
+    values["due_at"] = due_at if kind == FOLLOW_UP else None
+    return values
+
+
+# --- Rights ------------------------------------------------------------------------------
+
+def _user(actor):
+    return actor.user if isinstance(actor, Actor) else actor
+
+
+def can_edit(activity, user):
+    """Its author, managers and admins edit or delete an activity."""
+    return user is not None and (user.role in MANAGING_ROLES or activity.author_id == user.id)
+
+
+def can_complete(activity, user):
+    """A follow-up is done or reopened by its owner, its author, managers and admins."""
+    return activity.kind == FOLLOW_UP and user is not None and (
+        user.role in MANAGING_ROLES or user.id in (activity.owner_id, activity.author_id))
+
+
+def can_assign_others(user):
+    """Managers and admins give follow-ups to others; a rep's are the rep's own."""
+    return user is not None and user.role in MANAGING_ROLES
+
+
+class NotAllowed(RuleViolation):
+    """The user may not make this change to this activity."""
+
+
+def _check(allowed, message):
+    if not allowed:
+        raise NotAllowed(message)
+
+
+def _owner_for(kind, owner, user):
+    """The follow-up's owner: an active user; a rep may only give it to themself."""
+    if kind != FOLLOW_UP:
+        return None
+    owner = owner or user
+    owner_id = getattr(owner, "id", owner)
+    if owner_id is None:
+        return None
+    if user is not None and owner_id != user.id and not can_assign_others(user):
+        raise NotAllowed(N_("Only managers and admins give follow-ups to others."),
+                            field="owner")
+    if not User.select().where(User.id == owner_id, User.active == True).exists():  # noqa: E712
+        raise RuleViolation(N_("Choose an active user."), field="owner")
+    return owner_id
+
+
+# --- Changes -----------------------------------------------------------------------------
+
+def add_activity(actor, kind, text, contact=None, company=None, due_at=None, owner=None,
+                 created_at=None):
+    """R24: record an activity on `contact` (and its company) or on `company` alone.
+
+    A contact or company that no longer exists is refused; so are an empty
+    text, more than TEXT_MAX characters and a follow-up without a due time.
+    """
+    user = _user(actor)
+    actor = actor if isinstance(actor, Actor) else Actor(actor)
+    values = _checked_fields(kind, text, due_at)
+    stamp = created_at or now()
+    with database.atomic():
+        if contact is not None:
+            row = Contact.get_or_none(Contact.id == getattr(contact, "id", contact))
+            if row is None:
+                raise RuleViolation(N_("This contact no longer exists."))
+            contact_id, company_id = row.id, row.company_id
+        else:
+            row = Company.get_or_none(Company.id == getattr(company, "id", company))
+            if row is None:
+                raise RuleViolation(N_("This company no longer exists."))
+            contact_id, company_id = None, row.id
+        activity = Activity.create(
+            company=company_id, contact=contact_id, author=user, created_at=stamp,
+            updated_at=stamp, owner=_owner_for(values["kind"], owner, user),
+            source=actor.source, source_label=actor.label[:255], **values)
+        _changed(activity, actor, stamp)
+    return activity
+
+
+def edit_activity(activity, actor, text, due_at=None, owner=None):
+    """Change an activity's text (and a follow-up's due time and owner)."""
+    user = _user(actor)
+    _check(can_edit(activity, user), N_("Only its author, managers and admins change this."))
+    values = _checked_fields(activity.kind, text, due_at)
+    with database.atomic():
+        activity = _locked(activity)
+        activity.text, activity.due_at = values["text"], values["due_at"]
+        if activity.kind == FOLLOW_UP and owner is not None:
+            activity.owner = _owner_for(activity.kind, owner, user)
+        activity.updated_at = now()
+        activity.save()
+        _changed(activity, actor, activity.updated_at)
+    return activity
+
+
+def complete_activity(activity, actor, done=True):
+    """Mark a follow-up done (or, with done=False, open again)."""
+    user = _user(actor)
+    if activity.kind != FOLLOW_UP:
+        raise RuleViolation(N_("Only a follow-up can be done."))
+    _check(can_complete(activity, user),
+           N_("Only its owner, its author, managers and admins complete this follow-up."))
+    with database.atomic():
+        activity = _locked(activity)
+        stamp = now()
+        activity.done_at, activity.done_by = (stamp, user) if done else (None, None)
+        activity.updated_at = stamp
+        activity.save()
+        _changed(activity, actor, stamp)
+    return activity
+
+
+def delete_activity(activity, actor):
+    """Delete an activity for good (its author, managers and admins)."""
+    _check(can_edit(activity, _user(actor)),
+           N_("Only its author, managers and admins delete this."))
+    with database.atomic():
+        activity = _locked(activity)
+        activity.delete_instance()
+        _changed(activity, actor, now())
+
+
+def _locked(activity):
+    """The activity as stored now (refused when someone deleted it meanwhile)."""
+    row = Activity.get_or_none(Activity.id == activity.id)
+    if row is None:
+        raise RuleViolation(N_("This activity no longer exists."))
+    return row
+
+
+def _changed(activity, actor, stamp):
+    """What every change of an activity brings with it, in its transaction: the
+    History row the live feed reads, and the contact's next step (R25)."""
+    actor = actor if isinstance(actor, Actor) else Actor(actor)
+    History.create(kind=History.ACTIVITY, company=activity.company_id,
+                   contact=activity.contact_id, actor=actor.user_id, source=actor.source,
+                   source_label=actor.label[:255], created_at=stamp)
+    if activity.contact_id is not None:
+        refresh_next_steps([activity.contact_id])
+
+
+def refresh_next_steps(contact_ids):
+    """R25: set each contact's next step (its earliest open follow-up) and the time of
+    its latest activity from its activities: two grouped reads, one write per contact."""
+    contact_ids = sorted(set(contact_ids))
+    if not contact_ids:
+        return
+    # The earliest open follow-up per contact, then its text (ties: the older one).
+    first_due = (Activity.select(Activity.contact, fn.MIN(Activity.due_at))
+                 .where(Activity.contact.in_(contact_ids), Activity.kind == FOLLOW_UP,
+                        Activity.done_at.is_null())
+                 .group_by(Activity.contact))
+    due = dict(first_due.tuples())
+    texts = {}
+    if due:
+        for contact_id, due_at, text in (
+                Activity.select(Activity.contact, Activity.due_at, Activity.text)
+                .where(Activity.contact.in_(list(due)), Activity.kind == FOLLOW_UP,
+                       Activity.done_at.is_null())
+                .order_by(Activity.due_at.desc(), Activity.id.desc()).tuples()):
+            if due_at == due[contact_id]:
+                texts[contact_id] = text
+    # The latest thing done: a note, call or meeting when written, a follow-up when done.
+    latest = dict(Activity.select(Activity.contact,
+                                  fn.MAX(fn.COALESCE(Activity.done_at, Activity.created_at)))
+                  .where(Activity.contact.in_(contact_ids),
+                         (Activity.kind != FOLLOW_UP) | Activity.done_at.is_null(False))
+                  .group_by(Activity.contact).tuples())
+    for contact_id in contact_ids:
+        text = texts.get(contact_id, "")
+        first_line = text.splitlines()[0] if text else ""
+        (Contact.update(next_step_at=due.get(contact_id),
+                        next_step_text=first_line[:NEXT_STEP_TEXT_MAX],
+                        last_activity_at=_as_datetime(latest.get(contact_id)))
+         .where(Contact.id == contact_id).execute())
+
+
+def _as_datetime(value):
+    """SQLite hands MAX(COALESCE(...)) back as text."""
+    if isinstance(value, str):
+        return datetime.datetime.fromisoformat(value)
+    return value
+
+
+# --- Reading -----------------------------------------------------------------------------
+
+def activities_of(contact=None, company=None, before=None, limit=30):
+    """The newest activities of one contact, or of a company with its contacts'
+    (newest first, those older than `before` when given), with their people."""
+    Author, Owner = User.alias(), User.alias()
+    query = (Activity.select(Activity, Contact.id, Contact.first_name, Contact.last_name,
+                             Author.id, Author.name, Owner.id, Owner.name)
+             .join_from(Activity, Contact, join_type=JOIN.LEFT_OUTER, attr="contact")
+             .join_from(Activity, Author, join_type=JOIN.LEFT_OUTER,
+                        on=(Activity.author == Author.id), attr="author")
+             .join_from(Activity, Owner, join_type=JOIN.LEFT_OUTER,
+                        on=(Activity.owner == Owner.id), attr="owner")
+             .order_by(Activity.created_at.desc(), Activity.id.desc())
+             .limit(limit))
+    query = query.where(Activity.contact == contact) if contact is not None \
+        else query.where(Activity.company == company)
+    if before is not None:
+        query = query.where(Activity.created_at < before)
+    return list(query)
+
+
+def open_follow_ups(contact=None, company=None):
+    """The open follow-ups of a contact (or company), soonest first."""
+    query = (Activity.select(Activity, User.id, User.name)
+             .join_from(Activity, User, join_type=JOIN.LEFT_OUTER,
+                        on=(Activity.owner == User.id), attr="owner")
+             .where(Activity.kind == FOLLOW_UP, Activity.done_at.is_null())
+             .order_by(Activity.due_at, Activity.id))
+    return list(query.where(Activity.contact == contact) if contact is not None
+                else query.where(Activity.company == company))
+
+
+NEXT_STEP_FILTERS = {"overdue": N_("Overdue"), "none": N_("No next step"),
+                     "week": N_("Due this week")}
+
+
+def next_step_condition(which, at=None):
+    """R25: contacts whose next step is overdue, missing, or due this week (Monday to
+    Sunday, overdue ones of the week included); None for any other value."""
+    at = at or now()
+    if which == "overdue":
+        return Contact.next_step_at < at
+    if which == "none":
+        return Contact.next_step_at.is_null()
+    if which == "week":
+        monday = datetime.datetime.combine(at.date() - datetime.timedelta(days=at.weekday()),
+                                           datetime.time())
+        return (Contact.next_step_at >= monday) & \
+            (Contact.next_step_at < monday + datetime.timedelta(days=7))
+    return None
+
+
+def is_overdue(due_at, at=None):
+    """A follow-up (or next step) due before now is overdue (R25)."""
+    return due_at is not None and due_at < (at or now())
