@@ -59,18 +59,33 @@ URL_NOISE = re.compile(r"[\t\n\r]")
 URL_EDGES = "".join(chr(c) for c in range(0x21))
 
 
+def landing_url(user):
+    """Where a user starts: reps on their own board, managers and admins on their dashboard."""
+    if user.role == "rep":
+        return url_for("board.index")
+    return url_for("dashboards.index")
+
+
+@bp.get("/")
+@login_required
+def home():
+    """The start page depends on the role (landing_url)."""
+    return redirect(landing_url(current_user))
+
+
 def safe_next(target):
     r"""Where to go after signing in: a path of this site, read as a browser reads it.
 
     "/\t/evil.example" is "//evil.example" to a browser (another site), and
-    so is "/\evil.example"; anything with a scheme or a host is refused.
+    so is "/\evil.example"; anything with a scheme or a host is refused, and
+    without a usable `next` the user lands where their role starts.
     """
     path = URL_NOISE.sub("", target or "").strip(URL_EDGES).replace("\\", "/")
     parts = urlsplit(path)
     if path.startswith("/") and not path.startswith("//") and not parts.scheme \
             and not parts.netloc and path.isprintable():
         return path
-    return url_for("companies.index")
+    return landing_url(current_user)
 
 
 @bp.route("/login", methods=["GET", "POST"])

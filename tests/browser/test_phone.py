@@ -164,3 +164,12 @@ def test_phone_dashboard_is_one_tile_wide(phone):
     assert boxes[0]["x"] == boxes[1]["x"] and boxes[1]["y"] > boxes[0]["y"]
     assert boxes[0]["x"] + boxes[0]["width"] <= PHONE["width"]
     assert_fits(phone, "/dashboards")
+
+
+@pytest.mark.parametrize("email, landing", [("rita@example.test", "My leads"),
+                                            ("mona@example.test", "Overview")])
+def test_each_role_lands_on_its_start_page(page, email, landing):
+    """A rep starts on their own board, a manager on their dashboard."""
+    setup_team()
+    sign_in(page, email)
+    expect(page.get_by_role("heading", name=landing, exact=True)).to_be_visible()
