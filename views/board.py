@@ -214,11 +214,16 @@ def card_labels(settings):
         "days": gettext("%(days)s d"),
         "days_title": gettext("Days in this status"),
         "move": gettext("Move to…"),
-        "move_aria": gettext("Move %(name)s to…"),
+        "menu_aria": gettext("Actions for %(name)s"),
+        "menu_title": gettext("Move to… and more"),
+        "open": gettext("Open the contact"),
         "grouping": settings["group"],
         "sort": settings["sort"],
-        # Cards not in status columns say their status; every card its category.
+        # Cards not in status columns say their status.
         "statuses": list_names().statuses() if settings["group"] != "status" else {},
+        # A card does not repeat its column, nor the owner on one owner's board.
+        "show_category": settings["group"] != "category",
+        "show_owner": settings["owner"] == "all" and settings["group"] != "owner",
         "categories": list_names().categories(),
     }
 

@@ -94,13 +94,20 @@ def test_r8_refused_drop_puts_the_card_back_with_a_message(page):
     anna, _, _ = setup_board()
     sign_in(page)
     open_board(page)
-    # Meanwhile a colleague makes Fjällbo a customer: lead status is not active (R8).
+    # The card is in the air (live updates wait for it to land) when a colleague
+    # makes Fjällbo a customer: lead status is not active (R8).
+    box = page.locator(f"#card-{anna.id} .card-company").bounding_box()
+    goal = column(page, "Contacting").locator("ol").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2 + 5, steps=5)
+    expect(page.locator(".sortable-fallback")).to_have_count(1)
     models.database.connect(reuse_if_open=True)
     models.move_company(Contact.get_by_id(anna.id).company, Category.get(name="Customer"),
                         Actor())
     models.database.close()
-    drag(page, page.locator(f"#card-{anna.id} .card-company"),
-         column(page, "Contacting").locator("ol"))
+    page.mouse.move(goal["x"] + goal["width"] / 2, goal["y"] + goal["height"] / 2 + 4, steps=20)
+    page.mouse.up()
     expect(page.locator("#toasts")).to_contain_text("Lead status is not active")
     assert status_of(anna) == "Open"
     expect(column(page, "Contacting").locator(".card")).to_have_count(0)
