@@ -2,7 +2,7 @@
 import re
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext, lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -93,6 +93,9 @@ def login():
     """Sign in with e-mail and password; repeated failures pause sign-ins for minutes."""
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
+    # The language chosen on this page holds until the user signs in.
+    if request.args.get("lang") in LANGUAGES:
+        session["language"] = request.args["lang"]
     form = LoginForm()
     error, status = None, 200
     if form.validate_on_submit():
@@ -108,7 +111,8 @@ def login():
             form.password.errors.append(gettext("Wrong e-mail or password."))
     if form.errors:
         status = 422
-    return render("auth/login.html", form=form, error=error, status=status)
+    return render("auth/login.html", form=form, error=error, status=status,
+                  languages=LANGUAGES, next_path=request.args.get("next"))
 
 
 @bp.post("/logout")

@@ -183,3 +183,24 @@ def test_interface_speaks_the_users_language(client, sample, language, companies
     page = client.get(f"/contacts/{sample['anna'].id}").data.decode()
     assert f">{companies}</a>" in page and f">{lead_status}</dt>" in page
     assert f'<html lang="{language}">' in page
+
+
+def test_the_sign_in_page_offers_each_language_and_keeps_the_choice(app, users):
+    client = app.test_client()
+    page = client.get("/login?next=/search").data.decode()
+    assert all(f'hreflang="{code}"' in page for code in ("en", "sv", "nb"))
+    assert '<html lang="en">' in page
+    page = client.get("/login?lang=sv&next=/search").data.decode()
+    assert '<html lang="sv">' in page and "Logga in" in page
+    # The choice holds while the form is posted, and next= still wins.
+    response = client.post("/login?next=/search", data={"email": "rep@example.test",
+                                                       "password": "wrong"})
+    assert "Logga in" in response.data.decode()
+    response = client.post("/login?next=/search", data={"email": "rep@example.test",
+                                                       "password": PASSWORD})
+    assert response.location == "/search"
+
+
+def test_an_unknown_language_on_the_sign_in_page_changes_nothing(app):
+    page = app.test_client().get("/login?lang=xx").data.decode()
+    assert '<html lang="en">' in page
