@@ -42,6 +42,21 @@
     return meta ? meta.content : "";
   }
 
+  // On a phone the main menu folds behind a button; it opens and closes by
+  // touch or keyboard, and Escape closes it.
+  document.addEventListener("click", function (evt) {
+    var toggle = evt.target.closest && evt.target.closest("[data-menu-toggle]");
+    if (!toggle) { return; }
+    toggle.setAttribute("aria-expanded", toggle.getAttribute("aria-expanded") === "true" ? "false" : "true");
+  });
+  document.addEventListener("keydown", function (evt) {
+    var toggle = document.querySelector("[data-menu-toggle][aria-expanded='true']");
+    if (evt.key === "Escape" && toggle) {
+      toggle.setAttribute("aria-expanded", "false");
+      toggle.focus();
+    }
+  });
+
   // Drag-to-reorder lists: an element with data-sortable-url gets SortableJS;
   // after a drop the ids of its [data-id] children are posted in their new
   // order, and the answer replaces the element named by data-sortable-target.
@@ -199,6 +214,33 @@
         }
       });
     });
+  });
+
+  // On a phone a board shows one column at a time; the switcher's buttons
+  // choose it, and the choice outlives the board's redraws.
+  var shownColumn = null;
+
+  function showColumn(board, key) {
+    var section = board.querySelector("[data-column-section='" + key + "']");
+    if (!section) { return; }
+    shownColumn = key;
+    board.querySelectorAll("[data-column-section]").forEach(function (other) {
+      other.classList.toggle("shown", other === section);
+    });
+    board.querySelectorAll("[data-show-column]").forEach(function (button) {
+      button.setAttribute("aria-pressed", button.dataset.showColumn === key ? "true" : "false");
+    });
+  }
+
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("[data-show-column]");
+    var board = button && button.closest("[data-board]");
+    if (board) { showColumn(board, button.dataset.showColumn); }
+  });
+
+  htmx.onLoad(function (root) {
+    var board = root.matches && root.matches("[data-board]") ? root : root.querySelector("[data-board]");
+    if (board && shownColumn !== null) { showColumn(board, shownColumn); }
   });
 
   // Live redraws wait while a card is in the air or a drop is being saved.
@@ -365,6 +407,8 @@
       var list = board.querySelector("ol[data-column-key='" + fresh.dataset.countKey + "']");
       var count = list && list.closest("section").querySelector(".count");
       if (count) { count.textContent = fresh.textContent; }
+      var switchCount = board.querySelector("[data-switch-count='" + fresh.dataset.countKey + "']");
+      if (switchCount) { switchCount.textContent = fresh.textContent; }
     });
     var shown = {};
     changes.content.querySelectorAll("li.card").forEach(function (card) {

@@ -2,7 +2,7 @@
 import re
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext, lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -59,18 +59,34 @@ URL_NOISE = re.compile(r"[\t\n\r]")
 URL_EDGES = "".join(chr(c) for c in range(0x21))
 
 
+def landing_url(user):
+    """Where a user starts: reps on My day (their follow-ups and new leads), managers and
+    admins on their dashboard."""
+    if user.role == "rep":
+        return url_for("my_day.index")
+    return url_for("dashboards.index")
+
+
+@bp.get("/")
+@login_required
+def home():
+    """The start page depends on the role (landing_url)."""
+    return redirect(landing_url(current_user))
+
+
 def safe_next(target):
     r"""Where to go after signing in: a path of this site, read as a browser reads it.
 
     "/\t/evil.example" is "//evil.example" to a browser (another site), and
-    so is "/\evil.example"; anything with a scheme or a host is refused.
+    so is "/\evil.example"; anything with a scheme or a host is refused, and
+    without a usable `next` the user lands where their role starts.
     """
     path = URL_NOISE.sub("", target or "").strip(URL_EDGES).replace("\\", "/")
     parts = urlsplit(path)
     if path.startswith("/") and not path.startswith("//") and not parts.scheme \
             and not parts.netloc and path.isprintable():
         return path
-    return url_for("companies.index")
+    return landing_url(current_user)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -78,6 +94,9 @@ def login():
     """Sign in with e-mail and password; repeated failures pause sign-ins for minutes."""
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
+    # The language chosen on this page holds until the user signs in.
+    if request.args.get("lang") in LANGUAGES:
+        session["language"] = request.args["lang"]
     form = LoginForm()
     error, status = None, 200
     if form.validate_on_submit():
@@ -93,7 +112,8 @@ def login():
             form.password.errors.append(gettext("Wrong e-mail or password."))
     if form.errors:
         status = 422
-    return render("auth/login.html", form=form, error=error, status=status)
+    return render("auth/login.html", form=form, error=error, status=status,
+                  languages=LANGUAGES, next_path=request.args.get("next"))
 
 
 @bp.post("/logout")

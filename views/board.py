@@ -222,7 +222,9 @@ def card_labels(settings):
         "days": gettext("%(days)s d"),
         "days_title": gettext("Days in this status"),
         "move": gettext("Move to…"),
-        "move_aria": gettext("Move %(name)s to…"),
+        "menu_aria": gettext("Actions for %(name)s"),
+        "menu_title": gettext("Move to… and more"),
+        "open": gettext("Open the contact"),
         "grouping": settings["group"],
         "sort": settings["sort"],
         "now": now(),
@@ -230,8 +232,11 @@ def card_labels(settings):
         "overdue": gettext("Overdue"),
         "plan": gettext("Plan next step"),
         "plan_aria": gettext("Plan the next step for %(name)s"),
-        # Cards not in status columns say their status; every card its category.
+        # Cards not in status columns say their status.
         "statuses": list_names().statuses() if settings["group"] != "status" else {},
+        # A card does not repeat its column, nor the owner on one owner's board.
+        "show_category": settings["group"] != "category",
+        "show_owner": settings["owner"] == "all" and settings["group"] != "owner",
         "categories": list_names().categories(),
     }
 

@@ -48,13 +48,6 @@ def company_query():
                        join_type=JOIN.LEFT_OUTER))
 
 
-@bp.get("/")
-@login_required
-def home():
-    """The start page is the companies list for now."""
-    return redirect(url_for("companies.index"))
-
-
 @bp.get("/companies")
 @login_required
 def index():

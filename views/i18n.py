@@ -4,7 +4,7 @@ Lead statuses, categories and category groups are named in the reader's
 language (R23) by one `ListNames` per request: each list is read once, on
 first use, however many rows a page names.
 """
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 from flask_babel import format_currency, format_date, format_datetime, get_locale, gettext
 from flask_login import current_user
 
@@ -24,9 +24,12 @@ AUDIT_AREAS = {
 
 
 def select_locale():
-    """The signed-in user's language, else the browser's best match."""
+    """The signed-in user's language, else the one chosen on the sign-in page,
+    else the browser's best match."""
     if current_user and current_user.is_authenticated:
         return current_user.language
+    if session.get("language") in LANGUAGES:
+        return session["language"]
     return (request.accept_languages.best_match(list(LANGUAGES))
             or current_app.config["DEFAULT_LANGUAGE"])
 
@@ -149,6 +152,7 @@ def register(app):
         audit_area_label=lambda code: gettext(AUDIT_AREAS.get(code, code)),
         status_description=status_description,
         role_label=lambda code: gettext(ROLES.get(code, code)),
+        current_language=current_language,
         CATEGORY_GROUPS=CATEGORY_GROUPS,
         LANGUAGES=LANGUAGES,
     )

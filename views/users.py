@@ -11,6 +11,7 @@ from models import (LANGUAGES, ROLES, Actor, RuleViolation, User, create_user, d
                     reactivate_user, reset_password, update_user)
 from models.users import EMAIL_MAX, NAME_MAX, users_with_counts
 
+from .auth import landing_url
 from .common import admin_only, get_or_404, render, rule_message, show_refusal
 
 bp = admin_only(Blueprint("users", __name__, url_prefix="/settings/users"))
@@ -105,7 +106,7 @@ def edit(user_id):
                       error=show_refusal(form, error))
     if user.id == current_user.id and not user.is_admin:
         # An admin who gave up the role can no longer see Settings.
-        return redirect(url_for("companies.index"))
+        return redirect(landing_url(user))
     return redirect(url_for("users.index"))
 
 

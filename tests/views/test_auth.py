@@ -39,11 +39,44 @@ def test_login_follows_local_next_only(app, users):
     client = app.test_client()
     response = client.post("/login?next=//evil.example/x",
                            data={"email": "rep@example.test", "password": PASSWORD})
-    assert response.location == "/companies"
+    assert response.location == "/board"
     client.post("/logout")
     response = client.post("/login?next=/settings/",
                            data={"email": "rep@example.test", "password": PASSWORD})
     assert response.location == "/settings/"
+
+
+@pytest.mark.parametrize("role, landing", [("rep", "/my-day"), ("manager", "/dashboards"),
+                                            ("admin", "/dashboards")])
+def test_each_role_lands_on_its_own_start_page(app, users, role, landing):
+    """Reps start on My day, managers and admins on their dashboard; so does "/"."""
+    client = app.test_client()
+    response = client.post("/login", data={"email": f"{role}@example.test", "password": PASSWORD})
+    assert response.status_code == 302 and response.location == landing
+    assert client.get("/").location == landing
+    assert client.get("/login").location == landing
+    assert client.get(landing, follow_redirects=True).status_code == 200
+
+
+def test_next_wins_over_the_landing_page(app, users):
+    response = app.test_client().post("/login?next=/search",
+                                      data={"email": "manager@example.test", "password": PASSWORD})
+    assert response.location == "/search"
+
+
+def test_a_rep_without_leads_is_told_where_leads_come_from(client):
+    page = client.get("/board").data.decode()
+    assert "You have no leads yet." in page
+    assert 'href="/companies"' in page and 'href="/import/"' not in page
+
+
+def test_an_empty_filter_says_nothing_matches(client, sample):
+    page = client.get("/board?q=nobody-by-this-name").data.decode()
+    assert "No cards match these filters." in page and "You have no leads yet." not in page
+
+
+def test_a_rep_with_leads_sees_no_empty_state(client, sample):
+    assert "You have no leads yet." not in client.get("/board").data.decode()
 
 
 def test_inactive_user_cannot_sign_in(app, users):
@@ -150,3 +183,24 @@ def test_interface_speaks_the_users_language(client, sample, language, companies
     page = client.get(f"/contacts/{sample['anna'].id}").data.decode()
     assert f">{companies}</a>" in page and f">{lead_status}</dt>" in page
     assert f'<html lang="{language}">' in page
+
+
+def test_the_sign_in_page_offers_each_language_and_keeps_the_choice(app, users):
+    client = app.test_client()
+    page = client.get("/login?next=/search").data.decode()
+    assert all(f'hreflang="{code}"' in page for code in ("en", "sv", "nb"))
+    assert '<html lang="en">' in page
+    page = client.get("/login?lang=sv&next=/search").data.decode()
+    assert '<html lang="sv">' in page and "Logga in" in page
+    # The choice holds while the form is posted, and next= still wins.
+    response = client.post("/login?next=/search", data={"email": "rep@example.test",
+                                                       "password": "wrong"})
+    assert "Logga in" in response.data.decode()
+    response = client.post("/login?next=/search", data={"email": "rep@example.test",
+                                                       "password": PASSWORD})
+    assert response.location == "/search"
+
+
+def test_an_unknown_language_on_the_sign_in_page_changes_nothing(app):
+    page = app.test_client().get("/login?lang=xx").data.decode()
+    assert '<html lang="en">' in page

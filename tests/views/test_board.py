@@ -445,3 +445,20 @@ def test_a_selection_board_accounts_for_every_member(client, sample, users):
     assert "Anna Berg" not in listed
     assert client.get("/board/not-shown").status_code == 404
 
+
+
+# --- Compact cards ---------------------------------------------------------------
+
+@pytest.mark.parametrize("query, shows", [
+    ("owner=me", {"card-category"}),
+    ("owner=all", {"card-category", "card-owner"}),
+    ("group=owner", {"card-status", "card-category"}),
+    ("group=category&owner=all", {"card-status", "card-owner"}),
+])
+def test_a_card_never_repeats_its_column_nor_the_owner_of_my_leads(client, sample, query, shows):
+    """The status board's cards leave out the status, the category board's the
+    category, the owner board's and "My leads"' the owner."""
+    page = client.get(f"/board?{query}").data.decode()
+    assert 'id="card-' in page
+    for detail in ("card-status", "card-category", "card-owner"):
+        assert (f'class="{detail}"' in page) == (detail in shows), detail

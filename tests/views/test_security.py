@@ -120,7 +120,7 @@ def test_next_never_leaves_the_site(app, users, target):
     response = app.test_client().post(f"/login?next={target}",
                                       data={"email": "rep@example.test", "password": PASSWORD})
     assert response.status_code == 302
-    assert response.headers["Location"] == "/companies"
+    assert response.headers["Location"] == "/my-day"  # the rep's landing page
 
 
 def test_next_keeps_a_path_of_this_site(app, users):

@@ -149,7 +149,7 @@ def test_with_a_second_admin_an_admin_may_step_down_and_leaves_settings(admin_cl
     make_user("second@example.test", "admin")
     response = admin_client.post(f"/settings/users/{users['admin'].id}/edit",
                                  data=edit_form(users["admin"], role="manager"))
-    assert response.status_code == 302 and response.location == "/companies"
+    assert response.status_code == 302 and response.location == "/dashboards"
     assert user("admin@example.test").role == "manager"
     assert admin_client.get("/settings/users/").status_code == 403
 
