@@ -1,6 +1,6 @@
 """One blueprint per screen; `register` wires them and the shared hooks."""
-from . import (auth, board, categories, cli, companies, contacts, dashboards, distribution, errors,
-               events, i18n, imports, jobs, public_forms, sales, search, security, selections,
+from . import (api, api_tokens, auth, board, categories, cli, companies, contacts, dashboards, distribution, errors,
+               events, i18n, imports, jobs, openapi, public_forms, sales, search, security, selections,
                settings, statuses, users, webforms, workflow)
 from models.values import is_web_url
 
@@ -11,8 +11,12 @@ def register(app):
     security.register(app)
     for module in (auth, board, companies, contacts, dashboards, events, sales, search,
                    selections, settings, categories, statuses, users, workflow, webforms,
-                   distribution, public_forms, imports, jobs):
+                   distribution, public_forms, imports, jobs, api_tokens, openapi):
         app.register_blueprint(module.bp)
+    app.register_blueprint(api.bp)
+    # Only a token authenticates the API (views.api.authenticate refuses every
+    # request without one), so no browser session can be ridden through it.
+    app.extensions["csrf"].exempt(api.bp)
     app.register_blueprint(cli.bp)
     errors.register(app)
     app.jinja_env.globals["oob"] = oob

@@ -19,11 +19,15 @@ AUDIT_AREAS = {
     "users": N_("Users"),
     "workflow": N_("Lead categorization"),
     "web_forms": N_("Web forms"),
+    "api_tokens": N_("API tokens"),
 }
 
 
 def select_locale():
-    """The signed-in user's language, else the browser's best match."""
+    """The signed-in user's language (the API token's user's), else the browser's best match."""
+    token = g.get("api_token")
+    if token is not None:
+        return token.user.language
     if current_user and current_user.is_authenticated:
         return current_user.language
     return (request.accept_languages.best_match(list(LANGUAGES))

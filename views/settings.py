@@ -21,6 +21,7 @@ ACTIONS = {
     "made initial": N_("Made the initial status"), "password reset": N_("Password reset"),
     "deactivated": N_("Deactivated"), "reactivated": N_("Reactivated"),
     "enabled": N_("Opened"), "disabled": N_("Closed"), "new address": N_("New address"),
+    "revoked": N_("Revoked"),
 }
 FIELDS = {
     "name": N_("Name"), "description": N_("Description"), "group": N_("Category group"),
@@ -33,6 +34,7 @@ FIELDS = {
     "thank_you": N_("Thank-you text"), "allowed_origins": N_("Web sites that may post to the form"),
     "rate_limit": N_("Submissions per minute from one address"), "strategy": N_("Strategy"),
     "members": N_("Members"),
+    "scope": N_("Access"),
 }
 
 

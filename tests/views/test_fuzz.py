@@ -76,6 +76,9 @@ HEADERS = {
 # of the queue is a `job` row, which is compared like any data.
 CHANGES_ALLOWED = {"login_failure", "job_worker", "queue_counter", "queue_kv",
                    "queue_schedule", "queue_task"}
+# An API token counts every request it makes (its rate limit and last use), refused or not:
+# only its other columns are compared.
+COUNTING_LEFT_OUT = {"api_token": "id, user_id, name, scope, token_hash, revoked_at"}
 
 
 @pytest.fixture
@@ -177,7 +180,8 @@ def snapshot():
     for table in sorted(db.get_tables()):
         if table in CHANGES_ALLOWED:
             continue
-        rows = db.execute_sql(f'SELECT * FROM "{table}"').fetchall()
+        columns = COUNTING_LEFT_OUT.get(table, "*")
+        rows = db.execute_sql(f'SELECT {columns} FROM "{table}"').fetchall()
         digests[table] = hashlib.sha256(repr(sorted(rows, key=repr)).encode()).hexdigest()[:16]
     return digests
 
