@@ -15,6 +15,7 @@ import json
 import logging
 
 from huey import crontab
+from huey.exceptions import TaskLockedException
 
 from .bulk import BulkReport, bulk_step, bulk_target, check_bulk
 from .db import database
@@ -239,3 +240,29 @@ def purge_finished_jobs():
         old = Job.select(Job.id).where(Job.state.not_in(("queued", "running")),
                                        Job.finished_at < now() - KEEP_FINISHED)
         Job.delete().where(Job.id.in_(old)).execute()
+
+
+# --- Webhooks (R31) ------------------------------------------------------------------------------
+
+def run_webhooks():
+    """Queue the new history rows as deliveries and send what is due, one runner at a
+    time across every worker (Huey's lock, kept in the queue's shared storage)."""
+    from .webhooks import collect_events, deliver_due
+    try:
+        with queue.lock_task("webhooks", ttl=600), database.connection_context():
+            collect_events()
+            deliver_due()
+    except TaskLockedException:
+        pass  # another worker is at it; it sends these too
+
+
+@queue.periodic_task(crontab(minute="*"))
+def webhooks_every_minute():
+    """Every minute: new changes out, refused deliveries again when their delay is over."""
+    run_webhooks()
+
+
+@queue.task()
+def webhooks_now():
+    """At once (a "send test" from Settings)."""
+    run_webhooks()

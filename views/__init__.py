@@ -1,7 +1,7 @@
 """One blueprint per screen; `register` wires them and the shared hooks."""
 from . import (api, api_tokens, auth, board, categories, cli, companies, contacts, dashboards, distribution, errors,
                events, i18n, imports, jobs, openapi, public_forms, sales, search, security, selections,
-               settings, statuses, users, webforms, workflow)
+               settings, statuses, users, webforms, webhooks, workflow)
 from models.values import is_web_url
 
 from .common import oob
@@ -11,7 +11,7 @@ def register(app):
     security.register(app)
     for module in (auth, board, companies, contacts, dashboards, events, sales, search,
                    selections, settings, categories, statuses, users, workflow, webforms,
-                   distribution, public_forms, imports, jobs, api_tokens, openapi):
+                   distribution, public_forms, imports, jobs, api_tokens, openapi, webhooks):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     # Only a token authenticates the API (views.api.authenticate refuses every
