@@ -15,7 +15,6 @@ import json
 import logging
 
 from huey import crontab
-from huey.exceptions import TaskLockedException
 
 from .bulk import BulkReport, bulk_step, bulk_target, check_bulk
 from .db import database
@@ -245,15 +244,12 @@ def purge_finished_jobs():
 # --- Webhooks (R31) ------------------------------------------------------------------------------
 
 def run_webhooks():
-    """Queue the new history rows as deliveries and send what is due, one runner at a
-    time across every worker (Huey's lock, kept in the queue's shared storage)."""
+    """Queue the new history rows as deliveries and send what is due (each subscription
+    by one worker at a time: models.webhooks leases it)."""
     from .webhooks import collect_events, deliver_due
-    try:
-        with queue.lock_task("webhooks", ttl=600), database.connection_context():
-            collect_events()
-            deliver_due()
-    except TaskLockedException:
-        pass  # another worker is at it; it sends these too
+    with database.connection_context():
+        collect_events()
+        deliver_due()
 
 
 @queue.periodic_task(crontab(minute="*"))

@@ -39,6 +39,8 @@ KIND_EVENTS = {History.LEAD_STATUS: "lead_status_changed", History.CATEGORY: "ca
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(seconds=30)  # then 1, 2, 4 ... minutes: about 2 hours in all
 TIMEOUT_SECONDS = 10
+LEASE = timedelta(minutes=10)
+SEND_PER_RUN = 50  # at most 50 x TIMEOUT_SECONDS: well inside the lease
 COLLECT_ROWS = 1000  # history rows one subscription takes in per run
 LATE_COMMITS = timedelta(minutes=2)
 STATES = {"pending": N_("Waiting"), "delivered": N_("Delivered"), "failed": N_("Failed")}
@@ -51,6 +53,9 @@ class Webhook(BaseModel):
     active = BooleanField(default=True)
     cursor = IntegerField(default=0)  # the last history row looked at
     since_id = IntegerField(default=0)  # the last history row before it subscribed
+    # Whoever sends this subscription's deliveries holds it until then (one sender
+    # at a time across every worker process; a sender that died lets go by itself).
+    lease_until = DateTimeField(null=True)
     created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     created_at = DateTimeField(default=now)
 
@@ -130,7 +135,7 @@ def collect_events(at=None):
     """
     at = at or now()
     made = 0
-    for webhook in Webhook.select().where(Webhook.active == True):  # noqa: E712
+    for webhook in _leased(at):
         kinds = [kind for kind, event in KIND_EVENTS.items() if event in webhook.event_list]
         queued = (WebhookDelivery.select(WebhookDelivery.id)
                   .where(WebhookDelivery.webhook == webhook.id,
@@ -149,6 +154,22 @@ def collect_events(at=None):
             cursor = rows[-1].id if len(rows) == COLLECT_ROWS else latest
             Webhook.update(cursor=cursor).where(Webhook.id == webhook.id).execute()
     return made
+
+
+def _leased(at):
+    """The active subscriptions, each held while the caller works on it and let go
+    after; one held by another process is skipped (it is being served)."""
+    for webhook in Webhook.select().where(Webhook.active == True):  # noqa: E712
+        taken = (Webhook.update(lease_until=at + LEASE)
+                 .where(Webhook.id == webhook.id,
+                        Webhook.lease_until.is_null() | (Webhook.lease_until < now()))
+                 .execute())
+        if not taken:
+            continue
+        try:
+            yield webhook
+        finally:
+            Webhook.update(lease_until=None).where(Webhook.id == webhook.id).execute()
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -192,8 +213,8 @@ def deliver_due(at=None, post=None):
     """
     post = post or _post
     delivered = 0
-    for webhook in Webhook.select().where(Webhook.active == True):  # noqa: E712
-        while True:
+    for webhook in _leased(at or now()):
+        for _ in range(SEND_PER_RUN):
             at_now = at or now()
             delivery = (WebhookDelivery.select()
                         .where(WebhookDelivery.webhook == webhook.id,

@@ -43,6 +43,7 @@ def up(migrator, db):
         active = BooleanField(default=True)
         cursor = IntegerField(default=0)
         since_id = IntegerField(default=0)
+        lease_until = DateTimeField(null=True)
         created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
         created_at = DateTimeField()
 
