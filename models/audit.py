@@ -6,7 +6,7 @@ from peewee import JOIN
 
 from .schema import AuditLog, User
 
-AREAS = ("categories", "lead_statuses", "users", "workflow", "web_forms", "api_tokens")
+AREAS = ("categories", "lead_statuses", "users", "workflow", "web_forms", "api_tokens", "webhooks")
 ARROW = " → "
 
 

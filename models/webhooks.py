@@ -25,11 +25,14 @@ from datetime import timedelta
 from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField,
                     TextField, fn)
 
+from .audit import describe_changes, record_audit
 from .db import BaseModel, database
+from .engine import Actor
 from .errors import RuleViolation
 from .schema import N_, History, User, now
 from .values import clean_url
 
+AREA = "webhooks"
 EVENTS = {"lead_status_changed": N_("Lead status changed"),
           "category_changed": N_("Category changed"),
           "owner_changed": N_("Owner changed")}
@@ -92,13 +95,17 @@ def create_webhook(url, events, actor):
         raise RuleViolation(N_("Choose at least one event."), field="events")
     with database.atomic():
         latest = _latest_history_id()
+        record_audit(Actor(actor), AREA, "created", url,
+                     describe_changes({"events": None}, {"events": ", ".join(events)}))
         return Webhook.create(url=url, events=",".join(events), secret=secrets.token_hex(32),
                               cursor=latest, since_id=latest, created_by=actor.id)
 
 
-def delete_webhook(webhook):
+def delete_webhook(webhook, actor):
     """Stop a subscription; its delivery log goes with it."""
-    Webhook.delete().where(Webhook.id == webhook.id).execute()
+    with database.atomic():
+        record_audit(Actor(actor), AREA, "deleted", webhook.url)
+        Webhook.delete().where(Webhook.id == webhook.id).execute()
 
 
 def send_test(webhook):

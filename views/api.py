@@ -19,7 +19,7 @@ from models import Actor, Category, Company, Contact, LeadStatus, RuleViolation,
 from models.api_tokens import TooManyRequests, authenticate_token
 from models.categorization import change_contact, mark_sale, register_sale, update_sale
 from models.engine import KEEP, StaleRecord
-from models.rules import create_company, create_contact, move_company, update_company
+from models.rules import change_company, create_company, create_contact
 from models.schema import N_, Sale
 from models.search import CRITERIA_VERSION, Criteria, CriteriaError, parse_criteria, run_criteria
 from models.selections import selection_matches, visible_selection, visible_selections
@@ -287,11 +287,7 @@ def companies_update(company_id):
     category = lookup(Category, data, "category_id") if "category_id" in data else None
     if "category_id" in data and category is None:
         raise ApiRefusal(422, N_("This field is required."), field="category_id")
-    fields = text_fields(data, COMPANY_TEXT)
-    if fields:
-        update_company(company, actor(), **fields)
-    if category is not None:
-        move_company(company, category, actor())
+    change_company(company, actor(), text_fields(data, COMPANY_TEXT), category)
     return jsonify(company_json(Company.get_by_id(company.id)))
 
 

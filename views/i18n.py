@@ -20,6 +20,7 @@ AUDIT_AREAS = {
     "workflow": N_("Lead categorization"),
     "web_forms": N_("Web forms"),
     "api_tokens": N_("API tokens"),
+    "webhooks": N_("Webhooks"),
 }
 
 

@@ -35,6 +35,7 @@ FIELDS = {
     "rate_limit": N_("Submissions per minute from one address"), "strategy": N_("Strategy"),
     "members": N_("Members"),
     "scope": N_("Access"),
+    "events": N_("Events"),
 }
 
 

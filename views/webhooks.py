@@ -31,7 +31,7 @@ def create():
     """Subscribe a URL to some events; it gets the changes made from now on."""
     try:
         hook = create_webhook(request.form.get("url", ""), request.form.getlist("events"),
-                              current_user)
+                              current_user._get_current_object())
     except RuleViolation as error:
         return index(error=rule_message(error), status=422)
     return redirect(url_for("webhooks.show", webhook_id=hook.id))
@@ -57,5 +57,5 @@ def test(webhook_id):
 @bp.post("/<int:webhook_id>/delete")
 def delete(webhook_id):
     """End a subscription."""
-    delete_webhook(get_or_404(Webhook, webhook_id))
+    delete_webhook(get_or_404(Webhook, webhook_id), current_user._get_current_object())
     return redirect(url_for("webhooks.index"))

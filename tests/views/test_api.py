@@ -382,3 +382,24 @@ def test_r31_reference_page_lists_every_operation(client):
     page = client.get("/api-reference").data.decode()
     for method, path, *_ in OPERATIONS:
         assert f"{method.upper()} /api/v1{path}" in page
+
+
+def test_r31_company_fields_and_move_are_all_or_nothing(api, sample):
+    client, headers = api
+    customer = sample["customer"]
+    response = client.patch(f"/api/v1/companies/{customer.id}", headers=headers, json={
+        "city": "Umeå", "website": "javascript:x", "category_id": category_id("Lead")})
+    assert response.status_code == 422 and response.json["error"]["field"] == "website"
+    fresh = Company.get_by_id(customer.id)
+    assert (fresh.city, fresh.category_id) == ("", category_id("Customer"))
+
+
+def test_r31_token_list_makes_the_same_queries_for_one_or_many(admin_client, users):
+    create_token(users["rep"], "One", "read", users["rep"])
+    with count_queries() as one:
+        admin_client.get("/api-tokens/")
+    for number in range(5):
+        create_token(users["manager"], f"T{number}", "write", users["manager"])
+    with count_queries() as many:
+        admin_client.get("/api-tokens/")
+    assert many.count == one.count

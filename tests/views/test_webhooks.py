@@ -1,4 +1,5 @@
 """R31: the webhooks screens (admins only): subscribe, delivery log, send test."""
+from models import AuditLog
 from models.webhooks import Webhook, WebhookDelivery
 
 
@@ -34,3 +35,20 @@ def test_r31_subscribe_send_test_and_see_the_log(admin_client):
     assert "Waiting" in page
     admin_client.post(f"/settings/webhooks/{hook.id}/delete")
     assert Webhook.select().count() == WebhookDelivery.select().count() == 0
+    assert [entry.action for entry in AuditLog.select().where(AuditLog.area == "webhooks")
+            .order_by(AuditLog.id)] == ["created", "deleted"]
+
+
+def test_r31_delivery_log_makes_the_same_queries_for_one_or_many(admin_client, users):
+    from playhouse.test_utils import count_queries
+
+    from models.webhooks import create_webhook, send_test
+    hook = create_webhook("https://example.com/hook", ["owner_changed"], users["admin"])
+    send_test(hook)
+    with count_queries() as one:
+        admin_client.get(f"/settings/webhooks/{hook.id}")
+    for _ in range(10):
+        send_test(hook)
+    with count_queries() as many:
+        admin_client.get(f"/settings/webhooks/{hook.id}")
+    assert many.count == one.count
