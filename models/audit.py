@@ -7,7 +7,8 @@ from peewee import JOIN
 
 from .schema import AuditLog, User
 
-AREAS = ("categories", "lead_statuses", "users", "workflow", "web_forms", "records")
+AREAS = ("categories", "lead_statuses", "users", "workflow", "web_forms", "records",
+         "api_tokens", "webhooks")
 ARROW = " → "
 
 

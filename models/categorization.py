@@ -16,11 +16,12 @@ from peewee import JOIN
 from . import engine
 from .audit import describe_changes, record_audit
 from .db import database
-from .engine import find_rule, rule_label, rule_outcomes
-from .rules import Actor, RuleViolation, change_lead_status, move_company
+from .engine import KEEP, StaleRecord, find_rule, rule_label, rule_outcomes
+from .rules import Actor, RuleViolation, change_lead_status, move_company, update_contact
 from .sales import record_sale_event
 from .schema import (CURRENCIES, N_, SALE_STATUSES, TRIGGERS, CategorizationRule, Category,
-                     CategorySuggestion, Company, LeadStatus, Sale, SaleEvent, User, now)
+                     CategorySuggestion, Company, Contact, LeadStatus, Sale, SaleEvent, User,
+                     now)
 from .values import clean_name
 
 TITLE_MAX = 200
@@ -85,6 +86,26 @@ def outcome_of(report):
 def set_lead_status_with_rules(contact, status, actor):
     """R8 + R15 rule 4: set the status and let the rules answer, in one transaction."""
     with database.atomic():
+        return outcome_of(change_lead_status(contact, status, actor))
+
+
+def change_contact(contact, actor, version=None, fields=None, owner=KEEP, status=None):
+    """A contact's fields, owner and lead status changed at once, all or nothing (the API).
+
+    `version` is the contact's version its writer last saw: StaleRecord when
+    it has changed since. The status goes through the same rules as a drag
+    (R8, R15 rule 4, R16, R17); returns the Outcome of the status change.
+    """
+    with database.atomic():
+        if version is not None and Contact.get_by_id(contact.id).version != version:
+            raise StaleRecord(contact.id)
+        if fields or owner is not KEEP:
+            # The fields not given stay as they are (a contact keeps a name or an e-mail).
+            kept = {name: getattr(contact, name) for name in ("first_name", "last_name", "email")}
+            update_contact(contact, actor, contact.owner if owner is KEEP else owner,
+                           **{**kept, **(fields or {})})
+        if status is None:
+            return Outcome.NONE
         return outcome_of(change_lead_status(contact, status, actor))
 
 

@@ -93,6 +93,16 @@ def update_company(company, actor, **fields):
     return company
 
 
+def change_company(company, actor, fields=None, category=None):
+    """A company's own fields and, as a move (R10, R11, R20), its category: all or nothing."""
+    with database.atomic():
+        if fields:
+            update_company(company, actor, **fields)
+        if category is not None:
+            move_company(company, category, actor)
+    return company
+
+
 def update_contact(contact, actor, owner, **fields):
     """Change a contact's own fields and, recorded in its history, its owner: all or nothing."""
     fields = contact_fields(fields)

@@ -249,3 +249,24 @@ def purge_deleted_records():
         contacts, companies = purge_deleted()
     if contacts or companies:
         log.info("purged %d deleted contacts and %d deleted companies", contacts, companies)
+# --- Webhooks (R31) ------------------------------------------------------------------------------
+
+def run_webhooks():
+    """Queue the new history rows as deliveries and send what is due (each subscription
+    by one worker at a time: models.webhooks leases it)."""
+    from .webhooks import collect_events, deliver_due
+    with database.connection_context():
+        collect_events()
+        deliver_due()
+
+
+@queue.periodic_task(crontab(minute="*"))
+def webhooks_every_minute():
+    """Every minute: new changes out, refused deliveries again when their delay is over."""
+    run_webhooks()
+
+
+@queue.task()
+def webhooks_now():
+    """At once (a "send test" from Settings)."""
+    run_webhooks()

@@ -1,4 +1,5 @@
-"""Command-line tasks: `flask --app app setup | migrate | demo | worker | create-user`."""
+"""Command-line tasks: `flask --app app setup | migrate | demo | worker | create-user |
+api-token`."""
 import time
 
 import click
@@ -81,3 +82,21 @@ def create_user_command(email, name, role, language, password):
         user.set_password(password)
         user.save()
     click.echo(f"Created {role} {email}.")
+
+
+@bp.cli.command("api-token")
+@click.argument("email")
+@click.argument("name")
+@click.option("--scope", type=click.Choice(["read", "write"]), default="write", show_default=True)
+def api_token_command(email, name, scope):
+    """Make an API token for a user and print it (shown only this once)."""
+    from models.api_tokens import create_token
+    with _database().connection_context():
+        user = models.User.get_or_none(models.User.email == email.lower())
+        if user is None:
+            raise click.ClickException(f"No user with e-mail {email}.")
+        try:
+            _, secret = create_token(user, name, scope, actor=user)
+        except models.RuleViolation as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(secret)

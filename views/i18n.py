@@ -20,12 +20,17 @@ AUDIT_AREAS = {
     "workflow": N_("Lead categorization"),
     "web_forms": N_("Web forms"),
     "records": N_("Companies and contacts"),
+    "api_tokens": N_("API tokens"),
+    "webhooks": N_("Webhooks"),
 }
 
 
 def select_locale():
-    """The signed-in user's language, else the one chosen on the sign-in page,
-    else the browser's best match."""
+    """The signed-in user's language (the API token's user's), else the one chosen on
+    the sign-in page, else the browser's best match."""
+    token = g.get("api_token")
+    if token is not None:
+        return token.user.language
     if current_user and current_user.is_authenticated:
         return current_user.language
     if session.get("language") in LANGUAGES:

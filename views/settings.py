@@ -23,6 +23,7 @@ ACTIONS = {
     "enabled": N_("Opened"), "disabled": N_("Closed"), "new address": N_("New address"),
     "purged": N_("Removed for good"), "merged": N_("Merged"),
     "exported": N_("Personal data exported"), "erased": N_("Personal data erased"),
+    "revoked": N_("Revoked"),
 }
 FIELDS = {
     "name": N_("Name"), "description": N_("Description"), "group": N_("Category group"),
@@ -35,6 +36,8 @@ FIELDS = {
     "thank_you": N_("Thank-you text"), "allowed_origins": N_("Web sites that may post to the form"),
     "rate_limit": N_("Submissions per minute from one address"), "strategy": N_("Strategy"),
     "members": N_("Members"), "contacts": N_("Contacts"), "companies": N_("Companies"),
+    "scope": N_("Access"),
+    "events": N_("Events"),
 }
 
 
