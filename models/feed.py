@@ -25,6 +25,7 @@ reconnect never skips a late change (it may see one twice).
 """
 import collections
 import contextlib
+import itertools
 import logging
 import os
 import select
@@ -384,8 +385,11 @@ class FeedHub:
             return []
         if not self._entries or self._entries[0][0] > seq + 1:
             raise Behind()
-        first = self._entries[0][0]
-        return [change for _, change in list(self._entries)[seq + 1 - first:]]
+        # The newest entries, read from the right: each of a thousand waiting streams
+        # takes what it has not seen, not a copy of the whole buffer.
+        newest = list(itertools.islice(reversed(self._entries), self._seq - seq))
+        newest.reverse()
+        return [change for _, change in newest]
 
     def wait(self, seq, timeout):
         """(newest seq, changes after `seq`) once there are any, or after `timeout`."""

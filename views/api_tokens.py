@@ -1,5 +1,5 @@
 """API tokens (R31): admins make them for anyone, every user for themselves; shown once."""
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, abort, redirect, url_for
 from flask_babel import gettext, lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -8,7 +8,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from models import RuleViolation, User
-from models.api_tokens import SCOPES, ApiToken, create_token, revoke_token, tokens_of
+from models.api_tokens import SCOPES, create_token, revoke_token, tokens_of
 
 from .common import get_or_404, render, show_refusal
 
