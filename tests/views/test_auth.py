@@ -39,7 +39,7 @@ def test_login_follows_local_next_only(app, users):
     client = app.test_client()
     response = client.post("/login?next=//evil.example/x",
                            data={"email": "rep@example.test", "password": PASSWORD})
-    assert response.location == "/board"
+    assert response.location == "/my-day"
     client.post("/logout")
     response = client.post("/login?next=/settings/",
                            data={"email": "rep@example.test", "password": PASSWORD})
