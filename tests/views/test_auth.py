@@ -95,7 +95,10 @@ def test_passwords_are_hashed(users):
 def test_settings_are_for_admins_only(app, users, role, status):
     client = sign_in(app.test_client(), f"{role}@example.test")
     assert client.get("/settings/", follow_redirects=True).status_code == status
-    assert (b"/settings/" in client.get("/companies").data) == (role == "admin")
+    nav = client.get("/companies").data
+    assert (b'href="/settings/"' in nav) == (role == "admin")
+    # Managers' one setting: the deleted records they may restore (R27).
+    assert (b'href="/settings/deleted"' in nav) == (role == "manager")
 
 
 def test_forbidden_htmx_request_gets_message_fragment(app, users):
