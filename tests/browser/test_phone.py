@@ -166,10 +166,10 @@ def test_phone_dashboard_is_one_tile_wide(phone):
     assert_fits(phone, "/dashboards")
 
 
-@pytest.mark.parametrize("email, landing", [("rita@example.test", "My leads"),
+@pytest.mark.parametrize("email, landing", [("rita@example.test", "My day"),
                                             ("mona@example.test", "Overview")])
 def test_each_role_lands_on_its_start_page(page, email, landing):
-    """A rep starts on their own board, a manager on their dashboard."""
+    """A rep starts on My day, a manager on their dashboard."""
     setup_team()
     sign_in(page, email)
     expect(page.get_by_role("heading", name=landing, exact=True)).to_be_visible()

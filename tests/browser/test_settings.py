@@ -22,13 +22,15 @@ def sign_in_admin(page):
     expect(page.locator("#site-menu")).to_be_attached()  # signed in, on the landing page
 
 
-def drag(page, source, target):
-    """A real mouse drag in steps, as SortableJS's fallback mode needs."""
+def drag(page, source, target, share=0.5):
+    """A real mouse drag in steps, as SortableJS's fallback mode needs, dropped at
+    `share` of the target's height (0.5: its middle; less: above it)."""
     box, goal = source.bounding_box(), target.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2 + 5, steps=5)
-    page.mouse.move(goal["x"] + goal["width"] / 2, goal["y"] + goal["height"] / 2 + 4, steps=20)
+    page.mouse.move(goal["x"] + goal["width"] / 2, goal["y"] + goal["height"] * share + 4,
+                    steps=20)
     page.mouse.up()
 
 
@@ -42,7 +44,8 @@ def test_r4_admin_reorders_categories_by_dragging(page):
     htmx_settled(page)
     # Drag only once static/app.js has made the rows sortable (its scripts are deferred).
     expect(page.locator("#category-list tbody")).to_have_attribute("data-sortable-ready", "1")
-    drag(page, rows.nth(5).locator(".handle"), rows.nth(0).locator(".handle"))
+    # Dropped on the first row's upper part: the moved row goes above it.
+    drag(page, rows.nth(5).locator(".handle"), rows.nth(0), share=0.1)
     expect(rows.first).to_contain_text("Partner")
     htmx_settled(page)
     page.reload()
