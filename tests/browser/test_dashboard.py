@@ -79,7 +79,7 @@ def test_a_move_on_the_board_updates_the_managers_tile_live(page, browser, live_
     rep.locator(f"#card-{anna.id} summary").click()
     rep.locator(f"#card-{anna.id}").get_by_role("button", name="Contacting").click()
 
-    expect(figure(page, status_tile, "Contacting")).to_have_text("1", timeout=2500)
+    expect(figure(page, status_tile, "Contacting")).to_have_text("1", timeout=10000)
     expect(figure(page, status_tile, "Open")).to_have_text("2")
     expect(page.locator(f"#tile-{status_tile.id} .tile-number")).to_contain_text("3")
     # Companies by category does not depend on lead statuses: not redrawn.
