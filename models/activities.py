@@ -295,15 +295,17 @@ def activities_of(contact=None, company=None, before=None, limit=30):
     return list(query)
 
 
-def open_follow_ups(contact=None, company=None):
-    """The open follow-ups of a contact (or company), soonest first."""
+def open_follow_ups(contact=None, company=None, limit=10):
+    """The open follow-ups of a contact (or company), soonest first: the first `limit`
+    (the timeline has the rest)."""
     query = (Activity.select(Activity, User.id, User.name)
              .join_from(Activity, User, join_type=JOIN.LEFT_OUTER,
                         on=(Activity.owner == User.id), attr="owner")
              .where(Activity.kind == FOLLOW_UP, Activity.done_at.is_null())
              .order_by(Activity.due_at, Activity.id))
-    return list(query.where(Activity.contact == contact) if contact is not None
-                else query.where(Activity.company == company))
+    query = query.where(Activity.contact == contact) if contact is not None \
+        else query.where(Activity.company == company)
+    return list(query.limit(limit))
 
 
 NEXT_STEP_FILTERS = {"overdue": N_("Overdue"), "none": N_("No next step"),
