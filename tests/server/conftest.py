@@ -76,6 +76,16 @@ class Gunicorn:
             time.sleep(0.1)
         raise AssertionError(f"gunicorn did not answer on {self.url}:\n" + self.output())
 
+    def wait_for_output(self, condition, seconds=60):
+        """True once the server's log satisfies `condition` (an event: a line it
+        writes), False if it never does within `seconds`."""
+        deadline = time.monotonic() + seconds
+        while not condition(self.output()):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                return False
+            time.sleep(0.1)
+        return True
+
     def output(self):
         if not self.log.closed:
             self.log.flush()

@@ -13,7 +13,7 @@ from models.db import is_sqlite
 from models.demo import DEMO_PASSWORD
 from models.rules import set_lead_status
 
-from .test_workers import LIVE_SECONDS, MANAGER, REP, a_move, moved
+from .test_workers import HEARD_WITHIN, MANAGER, REP, a_move, moved
 from .webclient import Browserless, ReconnectingStream, heard_by, open_streams
 
 ADMIN = "admin@tavla.test"
@@ -61,7 +61,7 @@ def test_postgresql_a_move_through_one_server_reaches_another_by_notify(start_se
             "process B asked the history table while nothing changed"
         contact, version, _, target = a_move(rep)
         moved(rep, contact, target, version)
-        assert stream.wait_for_contact(contact, LIVE_SECONDS) is not None
+        assert stream.wait_for_contact(contact, HEARD_WITHIN) is not None
         assert feed_status(process_b)["notifications"] > quiet.get("notifications", 0)
     finally:
         stream.close()
@@ -101,14 +101,13 @@ def test_a_graceful_restart_ends_the_streams_at_once_and_they_resume(start_serve
     try:
         assert stream.opened.wait(10)
         old = server.worker_pids()
-        restarted = time.monotonic()
         server.process.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 20
-        while set(old) & set(server.worker_pids()) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not set(old) & set(server.worker_pids()), "the old worker kept its stream"
-        # gunicorn waits its graceful timeout (10 s) for requests that do not end.
-        assert time.monotonic() - restarted < 10
+        # The old worker ends its stream itself: the browser is back on the new worker
+        # (a second connection) and the old worker is gone. How long that takes is
+        # bench/streams.py's to measure ("graceful restart", README Performance).
+        assert server.wait_for_output(lambda _: stream.connects >= 2
+                                      and not set(old) & set(server.worker_pids())), \
+            "the old worker kept its stream"
         contact, version, _, target = a_move(rep)
         moved(rep, contact, target, version)
         assert stream.wait_for_contact(contact, 20)

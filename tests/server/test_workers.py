@@ -14,7 +14,9 @@ from models.demo import DEMO_PASSWORD
 from .webclient import Browserless
 
 REP, MANAGER = "rep@tavla.test", "manager@tavla.test"
-LIVE_SECONDS = 2
+# How long a test waits for a change to be heard before it calls it lost. How fast
+# it is heard is bench/streams.py's to measure (README, Performance), not a test's.
+HEARD_WITHIN = 30
 
 
 def a_move(rep):
@@ -40,10 +42,9 @@ def test_a_move_through_one_process_reaches_the_event_stream_of_another(start_se
     try:
         assert stream.opened.wait(5), "the event stream of process B did not open"
         contact, version, _, target = a_move(rep)
-        done = moved(rep, contact, target, version)
-        news = stream.wait_for_contact(contact, LIVE_SECONDS)
+        moved(rep, contact, target, version)
+        news = stream.wait_for_contact(contact, HEARD_WITHIN)
         assert news is not None, f"no changed event for contact {contact} on B"
-        assert time.monotonic() - done < LIVE_SECONDS
     finally:
         stream.close()
 
@@ -51,10 +52,8 @@ def test_a_move_through_one_process_reaches_the_event_stream_of_another(start_se
 def test_the_documented_multi_worker_command_serves_and_streams(start_server):
     """`gunicorn -c gunicorn.conf.py -w N`: every worker serves, every stream hears."""
     server = start_server(workers=2, poll_seconds=None).wait_until_serving()
-    deadline = time.monotonic() + 10
-    while len(re.findall(r"Booting worker with pid", server.output())) < 2:
-        assert time.monotonic() < deadline, server.output()
-        time.sleep(0.1)
+    assert server.wait_for_output(lambda out: len(re.findall(r"Booting worker with pid",
+                                                             out)) >= 2), server.output()
     rep = Browserless(server.url).login(REP, DEMO_PASSWORD)
     # Fresh connections are spread over the workers by the kernel.
     for _ in range(6):
@@ -67,12 +66,10 @@ def test_the_documented_multi_worker_command_serves_and_streams(start_server):
         for stream in streams:
             assert stream.opened.wait(5)
         contact, version, _, target = a_move(rep)
-        done = moved(rep, contact, target, version)
+        moved(rep, contact, target, version)
         for number, stream in enumerate(streams):
-            assert stream.wait_for_contact(contact, LIVE_SECONDS) is not None, \
+            assert stream.wait_for_contact(contact, HEARD_WITHIN) is not None, \
                 f"stream {number} heard nothing of contact {contact}"
-        # The default poll (0.5 s) still keeps a change well within the two seconds.
-        assert time.monotonic() - done < LIVE_SECONDS
         assert rep.get("/board")[0] == 200
     finally:
         for stream in streams:
@@ -126,8 +123,8 @@ def test_board_and_dashboard_on_one_process_follow_a_move_through_another(
             moved(rep, contact, target, version)
             new_column = board.locator(f"section.column:has(ol[data-target-id='{target}'])")
             expect(new_column.locator(f"#card-{contact}")).to_be_visible(
-                timeout=LIVE_SECONDS * 1000)
-            expect(figure).to_have_text(str(before + 1), timeout=LIVE_SECONDS * 1000)
+                timeout=HEARD_WITHIN * 1000)
+            expect(figure).to_have_text(str(before + 1), timeout=HEARD_WITHIN * 1000)
         finally:
             for context in contexts:
                 context.close()
