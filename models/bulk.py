@@ -14,6 +14,7 @@ after a restart (models/jobs.py); a short one runs every step at once. On
 SQLite a chunk holds the write lock for tens of milliseconds, so
 colleagues keep working while a long update runs.
 """
+import time
 from dataclasses import asdict, dataclass, field
 
 from . import engine
@@ -23,6 +24,7 @@ from .schema import N_, Category, Company, Contact, LeadStatus, User
 
 COMPANIES_PER_CHUNK = 200
 ROWS_PER_CHUNK = 1000
+CHUNK_SECONDS = 0.15  # what a job's chunk aims to take (SQLite's write lock is held as long)
 LISTED = 50  # rows a report names; its counts cover every row
 MAX_TICKED = 1000
 ACTIONS = ("status", "owner")
@@ -167,6 +169,31 @@ def bulk_step(matches, action, target, actor, cursor=0, ids=None, chunk=None):
             return engine.Report(), None
         report = engine.set_owner(row_ids, target, actor, model=model, bulk=True)
         return report, row_ids[-1]
+
+
+class ChunkPace:
+    """The size of a job's next chunk, so each takes about CHUNK_SECONDS.
+
+    A chunk costs less per row the larger it is (its rows share index pages,
+    and every chunk has a commit), so a job takes the largest chunks that keep
+    the write lock short for the others: each chunk's size follows the time
+    the last one took, within a quarter and four times the default size.
+    """
+
+    def __init__(self, action):
+        self.default = COMPANIES_PER_CHUNK if action == "status" else ROWS_PER_CHUNK
+        self.size = self.default
+        self.started = None
+
+    def __enter__(self):
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        seconds = max(time.perf_counter() - self.started, 0.001)
+        wanted = self.size * min(max(CHUNK_SECONDS / seconds, 0.5), 2.0)
+        self.size = int(min(max(wanted, self.default / 4), self.default * 4))
+        return False
 
 
 def missing_ticked(matches, ids):

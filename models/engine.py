@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from peewee import JOIN, chunked
 
-from .db import database, is_sqlite
+from .db import among, database, is_sqlite
 from .errors import RuleViolation  # noqa: F401 - the rules raise it; callers import it here too
 from .schema import (N_, POTENTIAL, TRIGGERS, CategorizationRule, Category, CategorySuggestion,
                      Company, Contact, History, LeadStatus, now)
@@ -97,9 +97,9 @@ def is_bulk_restricted(actor):
     return actor.user is not None and actor.user.role not in ("admin", "manager")
 
 
-def _id_list(ids):
-    """Ids for IN: a list, or a query selecting them (left to the database)."""
-    return ids if hasattr(ids, "sql") else list(ids)
+def _among(field, ids):
+    """`field IN ids` for a list of ids or a query selecting them (left to the database)."""
+    return field.in_(ids) if hasattr(ids, "sql") else among(field, ids)
 
 
 def _categories():
@@ -187,28 +187,26 @@ def set_lead_status(contact_ids, status, actor, bulk=False, run_rules=True, sinc
         # PostgreSQL their rows stay locked until the change commits, so a
         # version checked (a drag's card) is the version written over.
         query = (Contact.select(Contact.id, Contact.company, Contact.lead_status,
-                                Contact.owner, Company.category, Contact.status_changed_at,
-                                Contact.version, Category.group,
-                                Category.lead_status_enabled)
+                                Contact.owner, Company.category, Contact.version,
+                                Category.group, Category.lead_status_enabled)
                  .join(Company).join(Category)
-                 .where(Contact.id.in_(_id_list(contact_ids)))
+                 .where(_among(Contact.id, contact_ids))
                  .order_by(Contact.company, Contact.id))
         if not is_sqlite():
             query = query.for_update(of=Contact)
-        rows = list(query.tuples())
+        rows = database.execute(query).fetchall()  # plain tuples: no value is converted
         if not rows:
             return report
         for row in rows:
-            report.before[row[0]] = (row[2], row[4], row[6])
-            if expected is not None and expected.get(row[0], row[6]) != row[6]:
+            report.before[row[0]] = (row[2], row[4], row[5])
+            if expected is not None and expected.get(row[0], row[5]) != row[5]:
                 raise StaleRecord(row[0])
-        active = {row[4]: row[7] == POTENTIAL and row[8] for row in rows}
+        active = {row[4]: row[6] == POTENTIAL and bool(row[7]) for row in rows}
         outcomes = _status_rule_outcomes(status, active) if run_rules else {}
-        rows = [row[:6] for row in rows]
         restricted = bulk and is_bulk_restricted(actor)
         changes, changed_companies = [], {}
         moved_out = set()  # companies rule 4 has moved out of lead status (R8 from then on)
-        for contact_id, company_id, current, owner_id, category_id, current_since in rows:
+        for contact_id, company_id, current, owner_id, category_id, *_ in rows:
             if restricted and owner_id != actor.user.id:
                 report.skipped.append((contact_id, NOT_YOURS))
             elif company_id in moved_out or not active[category_id]:
@@ -216,7 +214,7 @@ def set_lead_status(contact_ids, status, actor, bulk=False, run_rules=True, sinc
             elif current == status.id:
                 report.unchanged += 1
             else:
-                changes.append((contact_id, company_id, current, current_since))
+                changes.append(contact_id)
                 if company_id not in changed_companies:
                     changed_companies[company_id] = category_id
                     outcome = outcomes.get(category_id)
@@ -225,17 +223,23 @@ def set_lead_status(contact_ids, status, actor, bulk=False, run_rules=True, sinc
                         moved_out.add(company_id)
         if not changes:
             return report
-        _history_rows([_history(History.LEAD_STATUS, company_id, actor, stamp,
-                                contact=contact_id, from_status=current, to_status=status.id,
-                                from_status_since=current_since)
-                       for contact_id, company_id, current, current_since in changes])
-        ids = [change[0] for change in changes]
-        changed_at = stamp if since is KEEP else since
-        for batch in chunked(ids, BATCH):
-            (Contact.update(lead_status=status.id, status_changed_at=changed_at,
-                            updated_at=stamp, version=Contact.version + 1)
-             .where(Contact.id.in_(batch)).execute())
-        report.changed = sorted(ids)
+        # The history rows (R20) are written from the contacts' rows as they are
+        # before the change, by the database: their previous status and since when.
+        changing = among(Contact.id, changes)
+        (History.insert_from(
+            Contact.select(Contact.company, Contact.id, Contact.lead_status,
+                           Contact.status_changed_at, status.id, History.LEAD_STATUS, stamp,
+                           actor.user_id, actor.source, actor.label[:255])
+            .where(changing).order_by(Contact.company, Contact.id),
+            [History.company, History.contact, History.from_status,
+             History.from_status_since, History.to_status, History.kind, History.created_at,
+             History.actor, History.source, History.source_label])
+         .execute())
+        (Contact.update(lead_status=status.id,
+                        status_changed_at=stamp if since is KEEP else since,
+                        updated_at=stamp, version=Contact.version + 1)
+         .where(changing).execute())
+        report.changed = sorted(changes)
         _answer_rules(changed_companies, outcomes, actor, report,
                       rule_label_for=lambda rule: rule_label(rule, status.name))
     return report
@@ -375,9 +379,9 @@ def move_companies(company_ids, category, actor, reset_statuses=True, bulk=False
     stamp = now()
     report = Report()
     with database.atomic():
-        rows = list(Company.select(Company.id, Company.category, Company.owner)
-                    .where(Company.id.in_(list(company_ids)))
-                    .order_by(Company.id).tuples())
+        rows = database.execute(Company.select(Company.id, Company.category, Company.owner)
+                                .where(among(Company.id, company_ids))
+                                .order_by(Company.id)).fetchall()
         restricted = bulk and is_bulk_restricted(actor)
         moving = []
         for company_id, current, owner_id in rows:
@@ -393,16 +397,15 @@ def move_companies(company_ids, category, actor, reset_statuses=True, bulk=False
                                 from_category=current, to_category=category.id)
                        for company_id, current in moving])
         ids = [company_id for company_id, _ in moving]
-        for batch in chunked(ids, BATCH):
-            (Company.update(category=category.id, updated_at=stamp)
-             .where(Company.id.in_(batch)).execute())
+        (Company.update(category=category.id, updated_at=stamp)
+         .where(among(Company.id, ids)).execute())
         report.changed = ids
         if reset_statuses and category.lead_status_active:
             categories = _categories()
             entering = [company_id for company_id, current in moving
                         if not categories[current].lead_status_active]
-            for batch in chunked(entering, BATCH):
-                reset_to_initial_status(Contact.company.in_(batch), actor, stamp)
+            if entering:
+                reset_to_initial_status(among(Contact.company, entering), actor, stamp)
     return report
 
 
@@ -443,8 +446,8 @@ def set_owner(ids, owner, actor, model=Contact, bulk=False):
     report = Report()
     with database.atomic():
         company = Contact.company if model is Contact else Company.id
-        rows = list(model.select(model.id, model.owner, company)
-                    .where(model.id.in_(list(ids))).order_by(model.id).tuples())
+        rows = database.execute(model.select(model.id, model.owner, company)
+                                .where(among(model.id, ids)).order_by(model.id)).fetchall()
         restricted = bulk and is_bulk_restricted(actor)
         changing = []
         for row_id, current, company_id in rows:
@@ -453,18 +456,24 @@ def set_owner(ids, owner, actor, model=Contact, bulk=False):
             elif current == owner_id:
                 report.unchanged += 1
             else:
-                changing.append((row_id, current, company_id))
+                changing.append(row_id)
         if not changing:
             return report
         values = dict(owner=owner_id, updated_at=stamp)
+        which = among(model.id, changing)
         if model is Contact:
-            _history_rows([_history(History.OWNER, company_id, actor, stamp, contact=row_id,
-                                    from_owner=current, to_owner=owner_id)
-                           for row_id, current, company_id in changing])
+            (History.insert_from(
+                Contact.select(Contact.company, Contact.id, Contact.owner, owner_id,
+                               History.OWNER, stamp, actor.user_id, actor.source,
+                               actor.label[:255])
+                .where(which).order_by(Contact.id),
+                [History.company, History.contact, History.from_owner, History.to_owner,
+                 History.kind, History.created_at, History.actor, History.source,
+                 History.source_label])
+             .execute())
             values["version"] = Contact.version + 1
-        report.changed = [row_id for row_id, _, _ in changing]
-        for batch in chunked(report.changed, BATCH):
-            model.update(**values).where(model.id.in_(batch)).execute()
+        model.update(**values).where(which).execute()
+        report.changed = changing
     return report
 
 

@@ -46,7 +46,7 @@ from huey.storage import MemoryStorage, SqliteStorage
 from peewee import (BlobField, BooleanField, CharField, CompositeKey, DateTimeField,
                     FloatField, ForeignKeyField, IntegerField, Model, TextField, TimestampField)
 
-from .db import BaseModel, database
+from .db import CHECKPOINT_SECONDS, BaseModel, checkpoint_wal, database, is_sqlite
 from .engine import RuleViolation
 from .schema import N_, User, now
 
@@ -313,7 +313,52 @@ class Heartbeat:
             JobWorker.delete().where(JobWorker.id == self.id).execute()
 
 
+class WalCheckpoints:
+    """On SQLite, a thread that copies the WAL into the database file every
+    CHECKPOINT_SECONDS, so the pages a job writes are copied here rather than by
+    whichever request commits next (models/db.py: wal_autocheckpoint)."""
+
+    def __init__(self):
+        self.stopping = threading.Event()
+        self.thread = None
+
+    def start(self):
+        if is_sqlite():
+            self.thread = threading.Thread(target=self._run, name="wal-checkpoints",
+                                           daemon=True)
+            self.thread.start()
+
+    def _run(self):
+        while not self.stopping.wait(CHECKPOINT_SECONDS):
+            try:
+                with database.connection_context():
+                    checkpoint_wal()
+            except Exception:  # noqa: BLE001 - the next commit or round checkpoints instead
+                log.exception("WAL checkpoint failed")
+
+    def stop(self):
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+
+
 heartbeat = None
+checkpoints = None
+
+
+def _start_process_threads():
+    global heartbeat, checkpoints
+    heartbeat, checkpoints = Heartbeat(), WalCheckpoints()
+    heartbeat.start()
+    checkpoints.start()
+
+
+def _stop_process_threads():
+    global heartbeat, checkpoints
+    for thread in (checkpoints, heartbeat):
+        if thread is not None:
+            thread.stop()
+    heartbeat = checkpoints = None
 
 
 @contextmanager
@@ -386,9 +431,7 @@ def start_consumer(workers=2, **options):
     """A consumer inside this process (worker threads, the periodic scheduler and the
     heartbeat), for `flask run` and tests. Returns it; stop it with stop_consumer."""
     from . import tasks  # noqa: F401 - registers the runners and periodic tasks
-    global heartbeat
-    heartbeat = Heartbeat()
-    heartbeat.start()
+    _start_process_threads()
     options = {"initial_delay": 0.05, "max_delay": 1.0, "backoff": 1.5, **options}
     consumer = EmbeddedConsumer(queue, workers=workers, worker_type="thread", periodic=True,
                                 **options)
@@ -397,23 +440,17 @@ def start_consumer(workers=2, **options):
 
 
 def stop_consumer(consumer):
-    global heartbeat
     consumer.stop(graceful=True)
-    if heartbeat is not None:
-        heartbeat.stop()
-        heartbeat = None
+    _stop_process_threads()
 
 
 def run_consumer(workers=2):
     """The consumer as the process's main loop (`flask --app app worker`) until a signal."""
     from . import tasks  # noqa: F401
-    global heartbeat
-    heartbeat = Heartbeat()
-    heartbeat.start()
+    _start_process_threads()
     consumer = queue.create_consumer(workers=workers, worker_type="thread", periodic=True,
                                      initial_delay=0.05, max_delay=1.0, backoff=1.5)
     try:
         consumer.run()
     finally:
-        heartbeat.stop()
-        heartbeat = None
+        _stop_process_threads()

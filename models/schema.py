@@ -216,18 +216,19 @@ class Company(SoftDeleted, BaseModel):
 
 
 class Contact(SoftDeleted, BaseModel):
-    company = ForeignKeyField(Company, backref="contacts", index=True)
+    # Indexes: see migrations (0025 keeps only the longest of those sharing a prefix).
+    company = ForeignKeyField(Company, backref="contacts", index=False)
     first_name = CharField()
     last_name = CharField(index=True)
     title = CharField(default="")
     email = CharField(default="", index=True)
     phone = CharField(default="")
-    owner = ForeignKeyField(User, null=True, backref="contacts", index=True)
+    owner = ForeignKeyField(User, null=True, backref="contacts", index=False)
     # R7: the status is per contact. It stays when lead status becomes
     # inactive for the company's category (R11).
-    lead_status = ForeignKeyField(LeadStatus, null=True, backref="contacts", index=True)
+    lead_status = ForeignKeyField(LeadStatus, null=True, backref="contacts", index=False)
     status_changed_at = DateTimeField(null=True)
-    utm_source = CharField(default="", index=True)
+    utm_source = CharField(default="")
     utm_medium = CharField(default="")
     utm_campaign = CharField(default="")
     utm_term = CharField(default="")
@@ -278,9 +279,10 @@ class History(BaseModel):
 
     kind = CharField()
     created_at = DateTimeField(default=now)
-    company = ForeignKeyField(Company, backref="history", on_delete="CASCADE")
-    contact = ForeignKeyField(Contact, null=True, backref="history", on_delete="CASCADE")
-    from_status = ForeignKeyField(LeadStatus, null=True, backref="+")
+    company = ForeignKeyField(Company, backref="history", on_delete="CASCADE", index=False)
+    contact = ForeignKeyField(Contact, null=True, backref="history", on_delete="CASCADE",
+                              index=False)
+    from_status = ForeignKeyField(LeadStatus, null=True, backref="+", index=False)
     # Since when the contact had `from_status` (its status date before this
     # change): undo puts it back, and it is the time spent in that status.
     from_status_since = DateTimeField(null=True)

@@ -16,8 +16,8 @@ import logging
 
 from huey import crontab
 
-from .bulk import BulkReport, bulk_step, bulk_target, check_bulk
-from .db import database
+from .bulk import BulkReport, ChunkPace, bulk_step, bulk_target, check_bulk
+from .db import database, large_cache
 from .engine import Actor, RuleViolation
 from .export import Labels, csv_chunks
 from .imports import fail_import, run_import
@@ -150,20 +150,23 @@ def run_bulk_job(run):
     actor = Actor(user, source="bulk", label="Bulk update")
     report = BulkReport.from_dict(run.report) if run.report else BulkReport()
     cursor = run.cursor or 0
-    while cursor is not None:
-        run.check()
-        with database.atomic():
-            target = bulk_target(params["action"], params.get("target"))
-            if target is None and (params["action"] == "status" or params.get("target")):
-                raise Stop(N_("The chosen value was deleted, so the update stopped. What "
-                              "was done before stays done."))
-            matches = bulk_matches(params, user)
-            check_bulk(matches, params["action"], target)
-            part, cursor = bulk_step(matches, params["action"], target, actor, cursor,
-                                     chunk=params.get("chunk"))
-            report.take(part, "contacts" if params["action"] == "status" else matches.entity)
-            run.save(cursor, done=report.updated + report.unchanged + report.skipped,
-                     report=report.to_dict())
+    pace = ChunkPace(params["action"])
+    with large_cache():
+        while cursor is not None:
+            run.check()
+            with pace, database.atomic():
+                target = bulk_target(params["action"], params.get("target"))
+                if target is None and (params["action"] == "status" or params.get("target")):
+                    raise Stop(N_("The chosen value was deleted, so the update stopped. What "
+                                  "was done before stays done."))
+                matches = bulk_matches(params, user)
+                check_bulk(matches, params["action"], target)
+                part, cursor = bulk_step(matches, params["action"], target, actor, cursor,
+                                         chunk=params.get("chunk") or pace.size)
+                report.take(part, "contacts" if params["action"] == "status"
+                            else matches.entity)
+                run.save(cursor, done=report.updated + report.unchanged + report.skipped,
+                         report=report.to_dict())
 
 
 def start_bulk_job(user, action, target_id, total, criteria=None, selection=None,
