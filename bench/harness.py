@@ -24,6 +24,7 @@ import math
 import os
 import platform
 import re
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -411,3 +412,26 @@ def write_report(report, out, suffix=""):
 
 def now():
     return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+# --- Ports and a throwaway PostgreSQL cluster for the server benchmarks ------------------
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_postgres(directory):
+    """A throwaway cluster in `directory` (.ci/postgres): its URL."""
+    started = subprocess.run(["bash", str(REPO / ".ci" / "postgres"), "start"],
+                             capture_output=True, text=True,
+                             env={**os.environ, "TAVLA_PG_DIR": directory})
+    if started.returncode:
+        sys.exit(f".ci/postgres start failed:\n{started.stdout}{started.stderr}")
+    return started.stdout.strip().split("=", 1)[1]
+
+
+def stop_postgres(directory):
+    subprocess.run(["bash", str(REPO / ".ci" / "postgres"), "stop"], check=False,
+                   env={**os.environ, "TAVLA_PG_DIR": directory})

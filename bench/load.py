@@ -55,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 import models  # noqa: E402
 from models import Contact, History, User  # noqa: E402
 from models.demo import load_demo  # noqa: E402
+from bench.harness import free_port, percentile, start_postgres, stop_postgres  # noqa: E402
 from bench.streams import Streams  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
@@ -302,25 +303,10 @@ class Watcher:
 
 # --- Database, server ------------------------------------------------------------------
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
-def start_postgres(directory):
-    """A throwaway cluster (.ci/postgres): its URL."""
-    started = subprocess.run(["bash", str(ROOT / ".ci" / "postgres"), "start"],
-                             capture_output=True, text=True,
-                             env={**os.environ, "TAVLA_PG_DIR": directory})
-    if started.returncode:
-        sys.exit(f".ci/postgres start failed:\n{started.stdout}{started.stderr}")
-    return started.stdout.strip().split("=", 1)[1]
 
 
-def stop_postgres(directory):
-    subprocess.run(["bash", str(ROOT / ".ci" / "postgres"), "stop"], check=False,
-                   env={**os.environ, "TAVLA_PG_DIR": directory})
 
 
 def build(url, contacts, reps, managers):
@@ -491,9 +477,6 @@ def verify(url, tally, baseline_id, watchers, idle=None):
 
 # --- Report ----------------------------------------------------------------------------
 
-def percentile(samples, fraction):
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
 def report(args, tally, seconds, load, build_counts, watchers, server_log):

@@ -34,7 +34,6 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,6 +48,8 @@ sys.path.insert(0, str(ROOT))
 
 import models  # noqa: E402
 from models.demo import DEMO_PASSWORD, load_demo  # noqa: E402
+from bench.harness import (free_port, git_commit, percentile, start_postgres,  # noqa: E402
+                           stop_postgres)
 
 SECRET_KEY = "streams-bench"
 MANAGER, ADMIN, REP = "manager@tavla.test", "admin@tavla.test", "rep@tavla.test"
@@ -61,10 +62,6 @@ PAGES = ("/board", "/dashboards", "/companies")
 
 # --- Servers ---------------------------------------------------------------------------
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Server:
@@ -200,9 +197,6 @@ def time_pages(user, runs):
     return figures
 
 
-def percentile(samples, share):
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
 def feed_status(admin, processes):
@@ -367,18 +361,8 @@ def build(url, contacts):
     db.close()
 
 
-def start_postgres(directory):
-    started = subprocess.run(["bash", str(ROOT / ".ci" / "postgres"), "start"],
-                             capture_output=True, text=True,
-                             env={**os.environ, "TAVLA_PG_DIR": directory})
-    if started.returncode:
-        sys.exit(f".ci/postgres start failed:\n{started.stdout}{started.stderr}")
-    return started.stdout.strip().split("=", 1)[1]
 
 
-def stop_postgres(directory):
-    subprocess.run(["bash", str(ROOT / ".ci" / "postgres"), "stop"], check=False,
-                   env={**os.environ, "TAVLA_PG_DIR": directory})
 
 
 def heard_figures(streams, contact, sent):
@@ -526,10 +510,6 @@ def markdown(report):
     return "\n".join(lines) + "\n"
 
 
-def git_commit():
-    found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                           capture_output=True, text=True)
-    return found.stdout.strip() or "?"
 
 
 def main():
