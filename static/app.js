@@ -57,6 +57,11 @@
     }
   });
 
+  // Animations last `ms`, or nothing for people who asked their system for less motion.
+  function motion(ms) {
+    return window.matchMedia("(prefers-reduced-motion: reduce)").matches ? 0 : ms;
+  }
+
   // Drag-to-reorder lists: an element with data-sortable-url gets SortableJS;
   // after a drop the ids of its [data-id] children are posted in their new
   // order, and the answer replaces the element named by data-sortable-target.
@@ -67,7 +72,7 @@
       list.dataset.sortableReady = "1";
       Sortable.create(list, {
         handle: ".handle",
-        animation: 150,
+        animation: motion(150),
         // The fallback drag (mouse and touch events instead of native HTML5
         // drag and drop) behaves the same on desktop and touch screens.
         forceFallback: true,
@@ -204,7 +209,7 @@
         filter: ".move-menu",
         preventOnFilter: false,
         forceFallback: true,
-        animation: 120,
+        animation: motion(120),
         onStart: function () { boardBusy = true; },
         onEnd: function (evt) {
           cardJustDropped = true;
@@ -393,6 +398,18 @@
     }
   }
 
+  // A card someone else moved to another column, said in the polite live region.
+  function announceMove(board, card) {
+    var announcer = document.getElementById("announcer");
+    var list = board.querySelector("ol[data-column-key='" + card.dataset.column + "']");
+    var section = list && list.closest("section");
+    var name = card.querySelector(".card-name");
+    if (!announcer || !section || !name) { return; }
+    announcer.textContent = announcer.dataset.moved
+      .replace("{name}", name.textContent.trim())
+      .replace("{column}", section.getAttribute("aria-label"));
+  }
+
   function applyBoardChanges(html) {
     var board = liveBoard();
     var holder = document.createElement("div");
@@ -413,7 +430,10 @@
     var shown = {};
     changes.content.querySelectorAll("li.card").forEach(function (card) {
       shown[card.dataset.id] = true;
+      var before = document.getElementById(card.id);
+      var from = before && before.dataset.column;
       placeCard(board, document.importNode(card, true));
+      if (from && from !== card.dataset.column) { announceMove(board, card); }
     });
     (changes.dataset.lookedAt || "").split(",").forEach(function (id) {
       var old = id && !shown[id] && document.getElementById("card-" + id);

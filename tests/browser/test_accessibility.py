@@ -1,0 +1,154 @@
+"""WCAG 2.1 A and AA in a real browser: axe-core over the main screens for each role, in
+English and Swedish, at the desk and on a phone; a board move and its undo by keyboard
+alone; a colleague's move read out politely to a screen reader."""
+from pathlib import Path
+
+import models
+import pytest
+from models.demo import DEMO_PASSWORD, load_demo
+from models.schema import Company, Contact
+from playwright.sync_api import expect
+
+from .conftest import htmx_settled
+from .test_board import column, open_board, setup_board, sign_in
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-4.14.1.min.js"
+WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+DESK = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+# The main screens of each role ("contact" and "company": a card of the demo data).
+SCREENS = {
+    "rep": ["/my-day", "/board", "/board/companies", "contact", "company", "/companies",
+            "/search", "/selections", "/dashboards", "/jobs", "/account"],
+    "manager": ["/dashboards", "/board", "/search", "/import/", "/contacts/duplicates",
+                "/settings/deleted"],
+    "admin": ["/settings/", "/settings/categories/", "/settings/lead-statuses/",
+              "/settings/users/", "/settings/users/new", "/settings/web-forms/",
+              "/settings/distribution/", "/settings/workflow/", "/settings/audit",
+              "/settings/webhooks/", "/api-tokens/"],
+}
+# (demo user, whose screens, window): English and Swedish users, desk and phone.
+CASES = [
+    ("rep@tavla.test", "rep", DESK),
+    ("saljare@tavla.test", "rep", PHONE),
+    ("manager@tavla.test", "manager", PHONE),
+    ("admin@tavla.test", "admin", DESK),
+]
+
+
+@pytest.fixture
+def demo_data(database_url):
+    models.database.connect(reuse_if_open=True)
+    load_demo(contacts=60)
+    cards = {"contact": f"/contacts/{Contact.select().first().id}",
+             "company": f"/companies/{Company.select().first().id}"}
+    models.database.close()
+    return cards
+
+
+def serious_violations(page):
+    """axe-core's serious and critical WCAG A/AA violations on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        """tags => axe.run(document, {runOnly: {type: "tag", values: tags}}).then(result =>
+             result.violations
+               .filter(v => v.impact === "serious" || v.impact === "critical")
+               .map(v => v.id + ": " + v.nodes.slice(0, 3)
+                 .map(n => n.target.join(" ")).join(", ")))""", WCAG_A_AA)
+
+
+def settled(page):
+    """Wait until the page's own requests (tiles, columns) are in and drawn."""
+    expect(page.locator(".tile.loading")).to_have_count(0, timeout=20_000)
+    htmx_settled(page)
+
+
+@pytest.mark.parametrize("email, role, window", CASES,
+                         ids=[f"{c[0].split('@')[0]}-{c[2]['width']}" for c in CASES])
+def test_main_screens_have_no_serious_wcag_violations(browser, live_server, demo_data,
+                                                      email, role, window):
+    # The CSP (no inline script) is bypassed for this test only, to load axe-core.
+    context = browser.new_context(base_url=live_server, viewport=window, bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto("/login")
+        found = {"/login": serious_violations(page)}
+        page.locator("input[name=email]").fill(email)
+        page.locator("input[name=password]").fill(DEMO_PASSWORD)
+        page.locator("form button").last.click()
+        expect(page.locator("#site-menu")).to_be_attached()
+        for screen in SCREENS[role]:
+            path = demo_data.get(screen, screen)
+            response = page.goto(path)
+            assert response.status == 200, path
+            settled(page)
+            found[path] = serious_violations(page)
+        assert {path: v for path, v in found.items() if v} == {}
+    finally:
+        context.close()
+
+
+def test_skip_link_is_the_first_stop_and_moves_focus_to_the_content(page):
+    setup_board()
+    sign_in(page)
+    page.keyboard.press("Tab")
+    skip = page.locator(".skip-link")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_visible()  # shown while it has focus
+    page.keyboard.press("Enter")
+    expect(page.locator("main#main")).to_be_focused()
+
+
+def test_a_board_move_and_its_undo_by_keyboard_alone_are_read_out(page):
+    anna, _, _ = setup_board()
+    sign_in(page)
+    open_board(page)
+    menu = page.locator(f"#card-{anna.id} summary")
+    menu.focus()
+    page.keyboard.press("Enter")
+    choice = page.locator(f"#card-{anna.id}").get_by_role("button", name="Contacting")
+    choice.focus()
+    page.keyboard.press("Enter")
+    expect(column(page, "Contacting").locator(f"#card-{anna.id}")).to_be_visible()
+    # The outcome is in the polite status region a screen reader reads out.
+    toasts = page.locator("#toasts")
+    expect(toasts).to_have_attribute("role", "status")
+    expect(toasts).to_have_attribute("aria-live", "polite")
+    expect(toasts).to_contain_text("Anna Berg moved to Contacting.")
+    htmx_settled(page)
+    toasts.get_by_role("button", name="Undo").focus()
+    page.keyboard.press("Enter")
+    expect(column(page, "Open").locator(f"#card-{anna.id}")).to_be_visible()
+    expect(column(page, "Contacting").locator(f"#card-{anna.id}")).to_have_count(0)
+
+
+def test_a_colleagues_move_is_read_out_politely_on_an_open_board(page, browser, live_server):
+    anna, _, _ = setup_board()
+    sign_in(page)
+    open_board(page)
+    other = browser.new_context(base_url=live_server).new_page()
+    sign_in(other)
+    open_board(other)
+    page.locator(f"#card-{anna.id} summary").click()
+    page.locator(f"#card-{anna.id}").get_by_role("button", name="Qualified", exact=True).click()
+    announcer = other.locator("#announcer")
+    expect(announcer).to_have_attribute("aria-live", "polite")
+    # Live, without a reload (the bound is generous: how fast is bench/streams.py's).
+    expect(announcer).to_have_text("Anna Berg moved to Qualified.", timeout=30_000)
+    other.context.close()
+
+
+def test_reduced_motion_turns_the_drag_animation_off(browser, live_server):
+    setup_board()
+    context = browser.new_context(base_url=live_server, reduced_motion="reduce")
+    page = context.new_page()
+    try:
+        sign_in(page)
+        open_board(page)
+        animation = page.evaluate(
+            "Sortable.get(document.querySelector('[data-board-column]')).option('animation')")
+        assert animation == 0
+    finally:
+        context.close()
