@@ -1,5 +1,6 @@
 """R24: activities on the contact and company cards, in place (htmx) and without it."""
 import datetime
+import re
 
 import pytest
 from playhouse.test_utils import count_queries
@@ -133,3 +134,14 @@ def test_contact_card_queries_do_not_grow_with_activities(client, sample):
     with count_queries() as many:
         client.get(f"/contacts/{anna.id}")
     assert few.count == many.count
+
+
+def test_a_field_error_is_tied_to_its_field_for_screen_readers(client, sample):
+    response = post_activity(client, sample["anna"], HTMX, kind="follow_up", text="Demo",
+                             due_date="2026-02-30")
+    assert response.status_code == 422
+    body = response.data.decode()
+    field = re.search(r'<input[^>]*id="due_date"[^>]*>', body).group(0)
+    assert 'aria-invalid="true"' in field and 'aria-describedby="due_date-error"' in field
+    assert re.search(r'<div id="due_date-error">\s*<p class="field-error">Enter a real date',
+                     body)
