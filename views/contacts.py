@@ -63,7 +63,9 @@ def lead_status(contact_id):
     """The lead status widget, shown or (with ?edit=1) as a chooser."""
     contact = get_or_404(contacts_with_relations(), contact_id)
     editing = request.args.get("edit") == "1" and lead_status_is_active(contact)
-    return contact_card(contact, "lead_status", editing_status=editing)
+    # Cancelled in place: focus goes back to the "Change" link it came from.
+    return contact_card(contact, "lead_status", editing_status=editing,
+                        focus_change=not editing and bool(request.headers.get("HX-Request")))
 
 
 @bp.post("/contacts/<int:contact_id>/lead-status")
@@ -95,7 +97,7 @@ def set_status(contact_id):
     if outcome.suggestion:
         return contact_card(contact, ["lead_status", "timeline", "dialog"],
                             proposal=outcome.suggestion, categories=list(Category.ordered()))
-    return contact_card(contact, ["lead_status", "timeline"])
+    return contact_card(contact, ["lead_status", "timeline"], focus_change=True)
 
 
 @bp.route("/companies/<int:company_id>/contacts/new", methods=["GET", "POST"])

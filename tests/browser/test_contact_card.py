@@ -79,3 +79,33 @@ def test_expired_session_sends_the_page_to_login(page):
     expect(page.get_by_role("heading", name="Sign in to Tavla")).to_be_visible()
     assert page.url.endswith(f"/login?next=/contacts/{contact.id}")
     assert page.locator("#lead-status").count() == 0
+
+
+def test_lead_status_changed_by_keyboard_alone_keeps_the_focus_in_place(page):
+    """R8, R13 by keyboard: open the chooser, pick a status, read its description, and
+    the focus comes back to the "Change" link after the save and after a cancel."""
+    contact = make_rep_with_contact()
+    sign_in(page)
+    page.goto(f"/contacts/{contact.id}")
+    status = page.locator("#lead-status")
+    status.get_by_role("link", name="Change").focus()
+    page.keyboard.press("Enter")
+    chooser = status.locator("select")
+    expect(chooser).to_be_focused()
+    htmx_settled(page)
+    page.keyboard.press("ArrowDown")  # Open -> Contacting, saved on change
+    expect(page.locator("#lead-status .status-pill")).to_have_text("Contacting")
+    change = page.locator("#lead-status").get_by_role("link", name="Change")
+    expect(change).to_be_focused()
+    # R13: the description opens from the keyboard, no hovering.
+    about = page.locator("#lead-status details.about summary")
+    about.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#lead-status .about-text")).to_be_visible()
+    change.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#lead-status select")).to_be_focused()
+    htmx_settled(page)
+    page.locator("#lead-status").get_by_role("button", name="Cancel").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#lead-status").get_by_role("link", name="Change")).to_be_focused()
