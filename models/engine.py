@@ -119,6 +119,8 @@ def insert_rows(model, rows, returning=False):
     """
     if not rows:
         return []
+    if model is History:
+        History.after_write()  # the raw INSERT passes by peewee's insert methods
     names = list(dict.fromkeys(name for row in rows for name in row))
     names += [f.name for f in model._meta.sorted_fields
               if f.name not in names and f.name != "id" and f.default is not None]

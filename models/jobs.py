@@ -389,9 +389,9 @@ def start_consumer(workers=2, **options):
     global heartbeat
     heartbeat = Heartbeat()
     heartbeat.start()
-    options = {"initial_delay": 0.05, "max_delay": 1.0, "backoff": 1.5, **options}
-    consumer = EmbeddedConsumer(queue, workers=workers, worker_type="thread", periodic=True,
-                                **options)
+    options = {"initial_delay": 0.05, "max_delay": 1.0, "backoff": 1.5, "periodic": True,
+               **options}
+    consumer = EmbeddedConsumer(queue, workers=workers, worker_type="thread", **options)
     consumer.start()
     return consumer
 

@@ -247,6 +247,18 @@ def deliver_due(at=None, post=None):
     return delivered
 
 
+def webhooks_active():
+    """True when some subscription is active (a change then wakes the sender)."""
+    return Webhook.select().where(Webhook.active == True).exists()  # noqa: E712
+
+
+def webhooks_busy():
+    """True when another worker holds an active subscription right now."""
+    return (Webhook.select()
+            .where(Webhook.active == True, Webhook.lease_until > now())  # noqa: E712
+            .exists())
+
+
 def deliveries_of(webhook, limit=50):
     """The newest deliveries of a subscription, for its log."""
     return (WebhookDelivery.select().where(WebhookDelivery.webhook == webhook.id)
