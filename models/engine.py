@@ -396,7 +396,8 @@ def move_companies(company_ids, category, actor, reset_statuses=True, bulk=False
                        for company_id, current in moving])
         ids = [company_id for company_id, _ in moving]
         for batch in chunked(ids, BATCH):
-            (Company.update(category=category.id, updated_at=stamp)
+            (Company.update(category=category.id, updated_at=stamp,
+                            version=Company.version + 1)
              .where(Company.id.in_(batch)).execute())
         report.changed = ids
         if reset_statuses and category.lead_status_active:
@@ -463,7 +464,7 @@ def set_owner(ids, owner, actor, model=Contact, bulk=False):
             _history_rows([_history(History.OWNER, company_id, actor, stamp, contact=row_id,
                                     from_owner=current, to_owner=owner_id)
                            for row_id, current, company_id in changing])
-            values["version"] = Contact.version + 1
+        values["version"] = model.version + 1
         report.changed = [row_id for row_id, _, _ in changing]
         for batch in chunked(report.changed, BATCH):
             model.update(**values).where(model.id.in_(batch)).execute()

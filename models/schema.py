@@ -213,6 +213,8 @@ class Company(SoftDeleted, BaseModel):
     # R27: when it was deleted (None: it is not), and by whom.
     deleted_at = DateTimeField(null=True)
     deleted_by = ForeignKeyField(User, null=True, backref="+")
+    # Raised by every change through the rules, so a stale write is refused (R31).
+    version = IntegerField(default=0)
 
 
 class Contact(SoftDeleted, BaseModel):
@@ -314,6 +316,10 @@ class History(BaseModel):
     # "form", "import" or "demo", with a readable label (the rule's name...).
     source = CharField(default="user")
     source_label = CharField(default="")
+    # Kind "activity": which activity, and what happened to it (ACTIVITY_ACTIONS);
+    # a plain id, as the activity may be deleted since (migration 0024).
+    activity_id = IntegerField(null=True)
+    activity_action = CharField(default="")
 
     class Meta:
         indexes = (

@@ -247,3 +247,28 @@ def test_r31_runs_at_the_same_time_send_each_change_once(lead, receiver, empty_q
     assert len(history_ids) == len(set(history_ids)) == len(names)
     assert history_ids == sorted(history_ids)
     assert WebhookDelivery.select().count() == len(names)
+
+
+def test_r31_activity_changes_are_events_naming_the_activity(lead, receiver):
+    """Added, changed, done, reopened and deleted activities are each an event."""
+    from models.activities import (add_activity, complete_activity, delete_activity,
+                                   edit_activity)
+    admin, _, contact = lead
+    server = receiver()
+    hook = create_webhook(server.url, ["activity_changed"], admin)
+    server.secret = hook.secret
+    due = now() + timedelta(days=1)
+    follow_up = add_activity(admin, "follow_up", "Demo", contact=contact, due_at=due)
+    edit_activity(follow_up, admin, "Demo at their office", due_at=due)
+    complete_activity(follow_up, admin)
+    complete_activity(follow_up, admin, done=False)
+    delete_activity(follow_up, admin)
+    set_lead_status(contact, LeadStatus.get(name="Contacting"), Actor(admin))  # not subscribed
+    assert collect_events() == 5
+    assert deliver_due() == 5
+    data = [payload["data"] for _, _, payload in server.received]
+    assert [d["activity_action"] for d in data] == ["created", "updated", "completed",
+                                                    "reopened", "deleted"]
+    assert {d["activity_id"] for d in data} == {follow_up.id}
+    assert {d["contact_id"] for d in data} == {contact.id}
+    assert {payload["event"] for _, _, payload in server.received} == {"activity_changed"}
