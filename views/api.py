@@ -166,6 +166,12 @@ def expected_version(data=None):
     return version
 
 
+def delete_body(allowed=("version",)):
+    """A DELETE needs no body; one that is sent holds only `allowed` fields (a body
+    meant for something else is refused, not ignored)."""
+    return only(body(), set(allowed)) if request.get_data(cache=True) else {}
+
+
 def with_etag(response, record):
     """A read answer with the record's version as its ETag (for If-Match)."""
     response.headers["ETag"] = f'"{record.version}"'
@@ -336,7 +342,7 @@ def companies_delete(company_id):
     company = found(Company.select(), company_id)
     if not may_delete(g.api_token.user):
         raise ApiRefusal(403, N_("Only managers and admins can delete and restore records."))
-    delete_company(company.id, actor(), version=expected_version())
+    delete_company(company.id, actor(), version=expected_version(delete_body()))
     return "", 204
 
 
@@ -389,7 +395,7 @@ def contacts_delete(contact_id):
     contact = found(Contact.select(), contact_id)
     if not may_delete(g.api_token.user):
         raise ApiRefusal(403, N_("Only managers and admins can delete and restore records."))
-    delete_contact(contact.id, actor(), version=expected_version())
+    delete_contact(contact.id, actor(), version=expected_version(delete_body()))
     return "", 204
 
 
@@ -469,7 +475,9 @@ def activities_complete(activity_id):
 @bp.delete("/activities/<int:activity_id>")
 def activities_delete(activity_id):
     """Delete an activity for good (its author, managers and admins)."""
-    delete_activity(found(contact_activities(), activity_id), actor())
+    activity = found(contact_activities(), activity_id)
+    delete_body(allowed=())
+    delete_activity(activity, actor())
     return "", 204
 
 
