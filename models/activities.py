@@ -164,7 +164,7 @@ def add_activity(actor, kind, text, contact=None, company=None, due_at=None, own
             company=company_id, contact=contact_id, author=user, created_at=stamp,
             updated_at=stamp, owner=_owner_for(values["kind"], owner, user),
             source=actor.source, source_label=actor.label[:255], **values)
-        _changed(activity, actor, stamp)
+        _changed(activity, actor, stamp, "created")
     return activity
 
 
@@ -180,7 +180,7 @@ def edit_activity(activity, actor, text, due_at=None, owner=None):
             activity.owner = _owner_for(activity.kind, owner, user)
         activity.updated_at = now()
         activity.save()
-        _changed(activity, actor, activity.updated_at)
+        _changed(activity, actor, activity.updated_at, "updated")
     return activity
 
 
@@ -197,7 +197,7 @@ def complete_activity(activity, actor, done=True):
         activity.done_at, activity.done_by = (stamp, user) if done else (None, None)
         activity.updated_at = stamp
         activity.save()
-        _changed(activity, actor, stamp)
+        _changed(activity, actor, stamp, "completed" if done else "reopened")
     return activity
 
 
@@ -208,7 +208,7 @@ def delete_activity(activity, actor):
     with database.atomic():
         activity = _locked(activity)
         activity.delete_instance()
-        _changed(activity, actor, now())
+        _changed(activity, actor, now(), "deleted")
 
 
 def _locked(activity):
@@ -219,13 +219,18 @@ def _locked(activity):
     return row
 
 
-def _changed(activity, actor, stamp):
+ACTIONS = ("created", "updated", "completed", "reopened", "deleted")
+
+
+def _changed(activity, actor, stamp, action):
     """What every change of an activity brings with it, in its transaction: the
-    History row the live feed reads, and the contact's next step (R25)."""
+    History row the live feed and the webhooks read (naming the activity and the
+    action, one of ACTIONS), and the contact's next step (R25)."""
     actor = actor if isinstance(actor, Actor) else Actor(actor)
     History.create(kind=History.ACTIVITY, company=activity.company_id,
                    contact=activity.contact_id, actor=actor.user_id, source=actor.source,
-                   source_label=actor.label[:255], created_at=stamp)
+                   source_label=actor.label[:255], created_at=stamp,
+                   activity_id=activity.id, activity_action=action)
     if activity.contact_id is not None:
         refresh_next_steps([activity.contact_id])
 

@@ -122,6 +122,26 @@ class BaseModel(Model):
         legacy_table_names = False
 
 
+def after_this_commit(key, callback):
+    """Call `callback()` once after the running transaction commits, however often it
+    is asked for under `key` in that transaction; never when it rolls back.
+
+    A callback must not raise: the transaction is committed by then.
+    """
+    transaction = database.top_transaction()
+    if transaction is None:
+        raise RuntimeError("after_this_commit needs a running transaction")
+    asked = transaction.__dict__.setdefault("after_commit_keys", set())
+    if key in asked:
+        return
+
+    def run():
+        asked.discard(key)  # a transaction that goes on after commit() may ask again
+        callback()
+    asked.add(key)
+    database.after_commit(run)
+
+
 def make_database(url):
     """Build a peewee database from a URL: `sqlite:///path` or `postgresql://...`."""
     if url.startswith("sqlite:///"):

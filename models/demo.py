@@ -336,7 +336,8 @@ class _Writer:
     TABLES = {
         "companies": (Company, [Company.id, Company.name, Company.category, Company.owner,
                                 Company.phone, Company.email, Company.website, Company.city,
-                                Company.country, Company.created_at, Company.updated_at]),
+                                Company.country, Company.created_at, Company.updated_at,
+                                Company.version]),
         "contacts": (Contact, [Contact.id, Contact.company, Contact.first_name,
                                Contact.last_name, Contact.title, Contact.email, Contact.phone,
                                Contact.owner, Contact.lead_status, Contact.status_changed_at,
@@ -346,8 +347,11 @@ class _Writer:
         "history": (History, [History.id, History.kind, History.created_at, History.company,
                               History.contact, History.from_status, History.to_status,
                               History.from_category, History.to_category, History.actor,
-                              History.source, History.source_label]),
+                              History.source, History.source_label, History.activity_action]),
     }
+    # Every field with a default is in the statement (peewee adds the ones left out);
+    # these last ones get the same value on every demo row.
+    TRAILING = {"companies": (0,), "history": ("",)}
 
     def __init__(self):
         self.buffers = {name: [] for name in self.TABLES}
@@ -360,7 +364,7 @@ class _Writer:
         """Buffer one row (without its id) and return the id it will get."""
         row_id = self.next_ids[table]
         self.next_ids[table] += 1
-        self.buffers[table].append((row_id, *values))
+        self.buffers[table].append((row_id, *values, *self.TRAILING.get(table, ())))
         if table == "contacts" and len(self.buffers[table]) >= CHUNK_ROWS:
             self.flush()
         return row_id

@@ -119,6 +119,8 @@ def insert_rows(model, rows, returning=False):
     """
     if not rows:
         return []
+    if model is History:
+        History.after_write()  # the raw INSERT passes by peewee's insert methods
     names = list(dict.fromkeys(name for row in rows for name in row))
     names += [f.name for f in model._meta.sorted_fields
               if f.name not in names and f.name != "id" and f.default is not None]
@@ -397,7 +399,7 @@ def move_companies(company_ids, category, actor, reset_statuses=True, bulk=False
                                 from_category=current, to_category=category.id)
                        for company_id, current in moving])
         ids = [company_id for company_id, _ in moving]
-        (Company.update(category=category.id, updated_at=stamp)
+        (Company.update(category=category.id, updated_at=stamp, version=Company.version + 1)
          .where(among(Company.id, ids)).execute())
         report.changed = ids
         if reset_statuses and category.lead_status_active:
@@ -471,7 +473,7 @@ def set_owner(ids, owner, actor, model=Contact, bulk=False):
                  History.kind, History.created_at, History.actor, History.source,
                  History.source_label])
              .execute())
-            values["version"] = Contact.version + 1
+        values["version"] = model.version + 1
         model.update(**values).where(which).execute()
         report.changed = changing
     return report

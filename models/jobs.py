@@ -432,9 +432,9 @@ def start_consumer(workers=2, **options):
     heartbeat), for `flask run` and tests. Returns it; stop it with stop_consumer."""
     from . import tasks  # noqa: F401 - registers the runners and periodic tasks
     _start_process_threads()
-    options = {"initial_delay": 0.05, "max_delay": 1.0, "backoff": 1.5, **options}
-    consumer = EmbeddedConsumer(queue, workers=workers, worker_type="thread", periodic=True,
-                                **options)
+    options = {"initial_delay": 0.05, "max_delay": 1.0, "backoff": 1.5, "periodic": True,
+               **options}
+    consumer = EmbeddedConsumer(queue, workers=workers, worker_type="thread", **options)
     consumer.start()
     return consumer
 

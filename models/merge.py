@@ -169,8 +169,7 @@ def merge(entity, survivor_id, loser_id, choices, versions, actor):
          .where(MergeRedirect.entity == entity, MergeRedirect.new_id == loser.id).execute())
         MergeRedirect.insert(entity=entity, old_id=loser.id, new_id=survivor.id).execute()
         values["updated_at"] = now()
-        if entity == "contacts":
-            values["version"] = Contact.version + 1
+        values["version"] = model.version + 1
         model.update(**values).where(model.id == survivor.id).execute()
         company_id = survivor.company_id if entity == "contacts" else survivor.id
         History.insert(kind=History.MERGED, created_at=now(), company=company_id,

@@ -89,13 +89,23 @@ def update_company(company, actor, **fields):
         for name, value in fields.items():
             setattr(company, name, value)
         company.updated_at = now()
-        company.save()
+        # Only what changes: a version read earlier must not be written back.
+        company.save(only=[*fields, "updated_at"])
+        (Company.update(version=Company.version + 1)
+         .where(Company.id == company.id).execute())
+        company.version = Company.get_by_id(company.id).version
     return company
 
 
-def change_company(company, actor, fields=None, category=None):
-    """A company's own fields and, as a move (R10, R11, R20), its category: all or nothing."""
+def change_company(company, actor, fields=None, category=None, version=None):
+    """A company's own fields and, as a move (R10, R11, R20), its category: all or nothing.
+
+    `version` is the company's version its writer last saw: StaleRecord when it
+    has changed since.
+    """
     with database.atomic():
+        if version is not None and Company.get_by_id(company.id).version != version:
+            raise engine.StaleRecord(company.id)
         if fields:
             update_company(company, actor, **fields)
         if category is not None:

@@ -5,7 +5,7 @@ from peewee import (BooleanField, CharField, DateField, DateTimeField, DecimalFi
                     ForeignKeyAccessor, ForeignKeyField, IntegerField, TextField)
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .db import BaseModel
+from .db import BaseModel, after_this_commit, database
 
 
 def N_(text):
@@ -213,6 +213,8 @@ class Company(SoftDeleted, BaseModel):
     # R27: when it was deleted (None: it is not), and by whom.
     deleted_at = DateTimeField(null=True)
     deleted_by = ForeignKeyField(User, null=True, backref="+")
+    # Raised by every change through the rules, so a stale write is refused (R31).
+    version = IntegerField(default=0)
 
 
 class Contact(SoftDeleted, BaseModel):
@@ -261,6 +263,26 @@ class Contact(SoftDeleted, BaseModel):
         return " / ".join(p for p in (self.utm_source, self.utm_medium, self.utm_campaign) if p)
 
 
+# Told once after each commit that wrote History rows (webhooks send the changes at
+# once this way): see on_history_committed.
+_history_listeners = []
+
+
+def on_history_committed(listener):
+    """Call `listener()` after every commit of a transaction that wrote History rows.
+
+    Every writer writes its History rows inside a transaction; a listener must
+    not raise (the change is committed by then).
+    """
+    if listener not in _history_listeners:
+        _history_listeners.append(listener)
+
+
+def _tell_history_listeners():
+    for listener in _history_listeners:
+        listener()
+
+
 class History(BaseModel):
     """R20: one row per change of a contact's lead status or a company's category,
     and of a contact's owner."""
@@ -296,6 +318,10 @@ class History(BaseModel):
     # "form", "import" or "demo", with a readable label (the rule's name...).
     source = CharField(default="user")
     source_label = CharField(default="")
+    # Kind "activity": which activity, and what happened to it (ACTIVITY_ACTIONS);
+    # a plain id, as the activity may be deleted since (migration 0024).
+    activity_id = IntegerField(null=True)
+    activity_action = CharField(default="")
 
     class Meta:
         indexes = (
@@ -303,6 +329,30 @@ class History(BaseModel):
             (("company", "created_at"), False),
             (("kind", "created_at"), False),
         )
+
+    # Peewee's ways of writing History rows go through these three (create too), and
+    # engine.insert_rows calls after_write itself, so the listeners hear of every
+    # change without a call in each writer.
+    @classmethod
+    def insert(cls, *args, **kwargs):
+        cls.after_write()
+        return super().insert(*args, **kwargs)
+
+    @classmethod
+    def insert_many(cls, *args, **kwargs):
+        cls.after_write()
+        return super().insert_many(*args, **kwargs)
+
+    @classmethod
+    def insert_from(cls, *args, **kwargs):
+        cls.after_write()
+        return super().insert_from(*args, **kwargs)
+
+    @classmethod
+    def after_write(cls):
+        """Tell the listeners once this transaction, which writes History rows, commits."""
+        if _history_listeners and database.in_transaction():
+            after_this_commit("history", _tell_history_listeners)
 
 
 class AuditLog(BaseModel):

@@ -22,7 +22,7 @@ from .engine import Actor, RuleViolation
 from .export import Labels, csv_chunks
 from .imports import fail_import, run_import
 from .jobs import KEEP_FINISHED, Job, JobFile, queue, recover_jobs, worker_id
-from .schema import N_, User, now
+from .schema import N_, User, now, on_history_committed
 from .search import parse_criteria, run_criteria
 from .selections import selection_matches, visible_selection
 from .trash import purge_deleted
@@ -253,23 +253,49 @@ def purge_deleted_records():
     if contacts or companies:
         log.info("purged %d deleted contacts and %d deleted companies", contacts, companies)
 # --- Webhooks (R31) ------------------------------------------------------------------------------
+# A change is sent within a second or two: the commit that writes its History
+# row puts a run on the queue (`wake_webhooks`). At most one such run waits on
+# the queue at a time (the WAKE key, dropped when a run starts, so a change
+# committed during a run wakes the next one). The run every minute is the
+# backstop and sends the retries whose delay is over.
+
+WAKE = "webhooks-wake"
+
 
 def run_webhooks():
     """Queue the new history rows as deliveries and send what is due (each subscription
-    by one worker at a time: models.webhooks leases it)."""
-    from .webhooks import collect_events, deliver_due
+    by one worker at a time: models.webhooks leases it). When another worker holds a
+    subscription, come back in a second: what was just committed may be behind it."""
+    from .webhooks import collect_events, deliver_due, webhooks_busy
     with database.connection_context():
+        queue.delete(WAKE)
         collect_events()
         deliver_due()
+        if webhooks_busy() and queue.put_if_empty(WAKE, 1):
+            webhooks_now.schedule(delay=1)
+
+
+def wake_webhooks():
+    """After a commit that wrote History rows: a run at once, when anyone subscribes."""
+    from .webhooks import webhooks_active
+    try:
+        if webhooks_active() and queue.put_if_empty(WAKE, 1):
+            webhooks_now()
+    except Exception:  # noqa: BLE001 - the change is committed; the minute's run sends it
+        log.exception("Could not queue the webhook deliveries")
+
+
+on_history_committed(wake_webhooks)
 
 
 @queue.periodic_task(crontab(minute="*"))
 def webhooks_every_minute():
-    """Every minute: new changes out, refused deliveries again when their delay is over."""
+    """Every minute: refused deliveries again when their delay is over, and anything
+    a wake-up missed."""
     run_webhooks()
 
 
 @queue.task()
 def webhooks_now():
-    """At once (a "send test" from Settings)."""
+    """At once: after a change, or a "send test" from Settings."""
     run_webhooks()

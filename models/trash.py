@@ -17,6 +17,7 @@ from peewee import JOIN, chunked, fn
 
 from .audit import describe_changes, record_audit
 from .db import database
+from .engine import StaleRecord
 from .errors import RuleViolation
 from .schema import N_, Company, Contact, History, User, now
 
@@ -49,13 +50,19 @@ def purge_date(deleted_at):
     return (deleted_at + KEEP_DELETED).date()
 
 
-def delete_contact(contact_id, actor):
-    """R27: delete one contact: it leaves every list and count now, restorable for 30 days."""
+def delete_contact(contact_id, actor, version=None):
+    """R27: delete one contact: it leaves every list and count now, restorable for 30 days.
+
+    `version`, when given, is the contact's version its writer last saw:
+    StaleRecord when it has changed since.
+    """
     _check_right(actor)
     with database.atomic():
         contact = Contact.get_or_none(Contact.id == contact_id)
         if contact is None:
             raise RuleViolation(N_("This contact does not exist or is deleted already."))
+        if version is not None and contact.version != version:
+            raise StaleRecord(contact.id)
         at = now()
         marked = (Contact.update(deleted_at=at, deleted_by=actor.user_id,
                                  deleted_with_company=None)
@@ -67,14 +74,16 @@ def delete_contact(contact_id, actor):
     return contact
 
 
-def delete_company(company_id, actor):
+def delete_company(company_id, actor, version=None):
     """R27: delete a company with its contacts, in one transaction; returns how many
-    contacts went with it."""
+    contacts went with it. `version`: as for delete_contact."""
     _check_right(actor)
     with database.atomic():
         company = Company.get_or_none(Company.id == company_id)
         if company is None:
             raise RuleViolation(N_("This company does not exist or is deleted already."))
+        if version is not None and company.version != version:
+            raise StaleRecord(company.id)
         at = now()
         marked = (Company.update(deleted_at=at, deleted_by=actor.user_id)
                   .where(Company.id == company.id, Company.deleted_at.is_null()).execute())

@@ -1,4 +1,5 @@
-"""R31: webhooks tell a subscriber URL about lead status, category and owner changes.
+"""R31: webhooks tell a subscriber URL about lead status, category, owner and activity
+changes.
 
 Events come from the history rows (R20), the change feed's own source, so
 every writer (a drag, a bulk update, an import, a web form, the API) makes
@@ -35,10 +36,11 @@ from .values import clean_url
 AREA = "webhooks"
 EVENTS = {"lead_status_changed": N_("Lead status changed"),
           "category_changed": N_("Category changed"),
-          "owner_changed": N_("Owner changed")}
+          "owner_changed": N_("Owner changed"),
+          "activity_changed": N_("Activity added, changed, done or deleted")}
 TEST_EVENT = "test"
 KIND_EVENTS = {History.LEAD_STATUS: "lead_status_changed", History.CATEGORY: "category_changed",
-               History.OWNER: "owner_changed"}
+               History.OWNER: "owner_changed", History.ACTIVITY: "activity_changed"}
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(seconds=30)  # then 1, 2, 4 ... minutes: about 2 hours in all
 TIMEOUT_SECONDS = 10
@@ -129,6 +131,7 @@ def _event_data(row):
             "from_lead_status_id": row.from_status_id, "to_lead_status_id": row.to_status_id,
             "from_category_id": row.from_category_id, "to_category_id": row.to_category_id,
             "from_owner_id": row.from_owner_id, "to_owner_id": row.to_owner_id,
+            "activity_id": row.activity_id, "activity_action": row.activity_action or None,
             "actor_id": row.actor_id, "source": row.source}
 
 
@@ -245,6 +248,18 @@ def deliver_due(at=None, post=None):
             if delivery.state == "pending":
                 break  # later deliveries wait for this one: in order per record
     return delivered
+
+
+def webhooks_active():
+    """True when some subscription is active (a change then wakes the sender)."""
+    return Webhook.select().where(Webhook.active == True).exists()  # noqa: E712
+
+
+def webhooks_busy():
+    """True when another worker holds an active subscription right now."""
+    return (Webhook.select()
+            .where(Webhook.active == True, Webhook.lease_until > now())  # noqa: E712
+            .exists())
 
 
 def deliveries_of(webhook, limit=50):

@@ -16,13 +16,16 @@ import json
 from flask import Blueprint, g, jsonify, request
 
 from models import Actor, Category, Company, Contact, LeadStatus, RuleViolation, User
+from models.activities import (NotAllowed, add_activity, complete_activity, delete_activity,
+                               edit_activity, parse_due)
 from models.api_tokens import TooManyRequests, authenticate_token
 from models.categorization import change_contact, mark_sale, register_sale, update_sale
 from models.engine import KEEP, StaleRecord
 from models.rules import change_company, create_company, create_contact
-from models.schema import N_, Sale
+from models.schema import N_, Activity, Sale
 from models.search import CRITERIA_VERSION, Criteria, CriteriaError, parse_criteria, run_criteria
 from models.selections import selection_matches, visible_selection, visible_selections
+from models.trash import delete_company, delete_contact, may_delete
 from models.values import as_int
 
 from .common import rule_message
@@ -73,7 +76,8 @@ def refused(error):
 
 @bp.errorhandler(RuleViolation)
 def rule_refused(error):
-    status = 409 if isinstance(error, StaleRecord) else 422
+    status = 409 if isinstance(error, StaleRecord) else 403 if isinstance(error, NotAllowed) \
+        else 422
     refusal = getattr(error, "refusals", [error])[0]
     return api_error(status, message=None, text=rule_message(refusal),
                      field=refusal.params.get("field") or getattr(refusal, "field", None))
@@ -147,6 +151,33 @@ def lookup(model, data, name, required=False, query=None):
     return row
 
 
+def expected_version(data=None):
+    """The version the client last read, from the body's `version` or an If-Match header
+    ("3", as the ETag of a GET); None when it sent neither (no check)."""
+    if data and "version" in data:
+        return record_id(data, "version")
+    header = request.headers.get("If-Match", "").strip()
+    if not header or header == "*":
+        return None
+    version = as_int(header.removeprefix("W/").strip('"'))
+    if version is None:
+        raise ApiRefusal(400, N_("If-Match must be a version, as the ETag of the record."),
+                         field="If-Match")
+    return version
+
+
+def delete_body(allowed=("version",)):
+    """A DELETE needs no body; one that is sent holds only `allowed` fields (a body
+    meant for something else is refused, not ignored)."""
+    return only(body(), set(allowed)) if request.get_data(cache=True) else {}
+
+
+def with_etag(response, record):
+    """A read answer with the record's version as its ETag (for If-Match)."""
+    response.headers["ETag"] = f'"{record.version}"'
+    return response
+
+
 def found(query, object_id):
     row = query.where(query.model.id == object_id).first()
     if row is None:
@@ -197,7 +228,8 @@ def stamp(value):
 def company_json(company):
     return {"id": company.id, **{name: getattr(company, name) for name in COMPANY_TEXT},
             "category_id": company.category_id, "owner_id": company.owner_id,
-            "created_at": stamp(company.created_at), "updated_at": stamp(company.updated_at)}
+            "created_at": stamp(company.created_at), "updated_at": stamp(company.updated_at),
+            "version": company.version}
 
 
 def contact_json(contact):
@@ -207,6 +239,15 @@ def contact_json(contact):
             "status_changed_at": stamp(contact.status_changed_at),
             "created_at": stamp(contact.created_at), "updated_at": stamp(contact.updated_at),
             "version": contact.version}
+
+
+def activity_json(activity):
+    return {"id": activity.id, "contact_id": activity.contact_id,
+            "company_id": activity.company_id, "kind": activity.kind, "text": activity.text,
+            "due_at": stamp(activity.due_at), "owner_id": activity.owner_id,
+            "done_at": stamp(activity.done_at), "done_by_id": activity.done_by_id,
+            "author_id": activity.author_id, "created_at": stamp(activity.created_at),
+            "updated_at": stamp(activity.updated_at)}
 
 
 def sale_json(sale):
@@ -264,8 +305,9 @@ def companies_list():
 
 @bp.get("/companies/<int:company_id>")
 def companies_get(company_id):
-    """One company."""
-    return jsonify(company_json(found(Company.select(), company_id)))
+    """One company, with its version (also its ETag) for optimistic updates."""
+    company = found(Company.select(), company_id)
+    return with_etag(jsonify(company_json(company)), company)
 
 
 @bp.post("/companies")
@@ -283,12 +325,25 @@ def companies_create():
 def companies_update(company_id):
     """Change a company's fields; a new category_id moves it as a drag does (R10, R11)."""
     company = found(Company.select(), company_id)
-    data = only(body(), {*COMPANY_TEXT, "category_id"})
+    data = only(body(), {*COMPANY_TEXT, "category_id", "version"})
+    version = expected_version(data)
     category = lookup(Category, data, "category_id") if "category_id" in data else None
     if "category_id" in data and category is None:
         raise ApiRefusal(422, N_("This field is required."), field="category_id")
-    change_company(company, actor(), text_fields(data, COMPANY_TEXT), category)
-    return jsonify(company_json(Company.get_by_id(company.id)))
+    change_company(company, actor(), text_fields(data, COMPANY_TEXT), category,
+                   version=version)
+    company = Company.get_by_id(company.id)
+    return with_etag(jsonify(company_json(company)), company)
+
+
+@bp.delete("/companies/<int:company_id>")
+def companies_delete(company_id):
+    """Delete a company with its contacts (R27: restorable for 30 days; managers, admins)."""
+    company = found(Company.select(), company_id)
+    if not may_delete(g.api_token.user):
+        raise ApiRefusal(403, N_("Only managers and admins can delete and restore records."))
+    delete_company(company.id, actor(), version=expected_version(delete_body()))
+    return "", 204
 
 
 # --- Contacts ----------------------------------------------------------------------
@@ -302,8 +357,9 @@ def contacts_list():
 
 @bp.get("/contacts/<int:contact_id>")
 def contacts_get(contact_id):
-    """One contact, with its version for optimistic updates."""
-    return jsonify(contact_json(found(Contact.select(), contact_id)))
+    """One contact, with its version (also its ETag) for optimistic updates."""
+    contact = found(Contact.select(), contact_id)
+    return with_etag(jsonify(contact_json(contact)), contact)
 
 
 @bp.post("/contacts")
@@ -321,15 +377,108 @@ def contacts_update(contact_id):
     """Fields, owner and lead status at once (R8, R15-R17 as on a drag); 409 on a stale version."""
     contact = found(Contact.select(), contact_id)
     data = only(body(), {*CONTACT_TEXT, "owner_id", "lead_status_id", "version"})
-    version = record_id(data, "version") if "version" in data else None
+    version = expected_version(data)
     owner = lookup(User, data, "owner_id") if "owner_id" in data else KEEP
     status = None
     if "lead_status_id" in data:
         status = lookup(LeadStatus, data, "lead_status_id", required=True)
     outcome = change_contact(contact, actor(), version=version,
                              fields=text_fields(data, CONTACT_TEXT), owner=owner, status=status)
-    return jsonify(contact=contact_json(Contact.get_by_id(contact.id)),
-                   rules=outcome_json(outcome))
+    contact = Contact.get_by_id(contact.id)
+    return with_etag(jsonify(contact=contact_json(contact), rules=outcome_json(outcome)),
+                     contact)
+
+
+@bp.delete("/contacts/<int:contact_id>")
+def contacts_delete(contact_id):
+    """Delete a contact (R27: restorable for 30 days; managers and admins)."""
+    contact = found(Contact.select(), contact_id)
+    if not may_delete(g.api_token.user):
+        raise ApiRefusal(403, N_("Only managers and admins can delete and restore records."))
+    delete_contact(contact.id, actor(), version=expected_version(delete_body()))
+    return "", 204
+
+
+# --- Activities (R24) --------------------------------------------------------------
+
+ACTIVITY_INPUT = {"kind", "text", "due_at", "owner_id"}
+
+
+def due_at(data, activity=None):
+    """A follow-up's due time from "2026-12-03T10:00" (or a date alone: 09:00)."""
+    if data.get("due_at") is None:
+        return activity.due_at if activity and "due_at" not in data else None
+    raw = data["due_at"]
+    if not isinstance(raw, str):
+        raise ApiRefusal(422, N_("Give the time as YYYY-MM-DDTHH:MM."), field="due_at")
+    day, _, moment = raw.partition("T")
+    try:
+        return parse_due(day, moment)
+    except RuleViolation as error:
+        params = {k: v for k, v in error.params.items() if k != "field"}
+        raise ApiRefusal(422, error.message, field="due_at", **params) from None
+
+
+def contact_activities():
+    """Activities on live contacts (a deleted contact's are gone with it)."""
+    return Activity.select().where(Activity.contact.in_(Contact.select(Contact.id)))
+
+
+@bp.get("/contacts/<int:contact_id>/activities")
+def activities_list(contact_id):
+    """A contact's notes, calls, meetings and follow-ups, in id order."""
+    contact = found(Contact.select(), contact_id)
+    return listing(Activity.select().where(Activity.contact == contact.id), activity_json)
+
+
+@bp.post("/contacts/<int:contact_id>/activities")
+def activities_create(contact_id):
+    """Record a note, call, meeting or follow-up on a contact (R24)."""
+    contact = found(Contact.select(), contact_id)
+    data = only(body(), ACTIVITY_INPUT)
+    texts = text_fields(data, ("kind", "text"))
+    activity = add_activity(actor(), texts.get("kind", ""), texts.get("text", ""),
+                            contact=contact, due_at=due_at(data),
+                            owner=lookup(User, data, "owner_id"))
+    return jsonify(activity_json(Activity.get_by_id(activity.id))), 201
+
+
+@bp.get("/activities/<int:activity_id>")
+def activities_get(activity_id):
+    """One activity of a contact."""
+    return jsonify(activity_json(found(contact_activities(), activity_id)))
+
+
+@bp.patch("/activities/<int:activity_id>")
+def activities_update(activity_id):
+    """Change an activity's text, a follow-up's due time or owner (author, managers, admins)."""
+    activity = found(contact_activities(), activity_id)
+    data = only(body(), {"text", "due_at", "owner_id"})
+    text = text_fields(data, ("text",)).get("text", activity.text)
+    edit_activity(activity, actor(), text, due_at=due_at(data, activity),
+                  owner=lookup(User, data, "owner_id"))
+    return jsonify(activity_json(Activity.get_by_id(activity.id)))
+
+
+@bp.post("/activities/<int:activity_id>/complete")
+def activities_complete(activity_id):
+    """Mark a follow-up done, or with {"done": false} open again."""
+    activity = found(contact_activities(), activity_id)
+    data = only(body(), {"done"}) if request.get_data(cache=True) else {}
+    done = data.get("done", True)
+    if not isinstance(done, bool):
+        raise ApiRefusal(422, N_("This field must be true or false."), field="done")
+    complete_activity(activity, actor(), done=done)
+    return jsonify(activity_json(Activity.get_by_id(activity.id)))
+
+
+@bp.delete("/activities/<int:activity_id>")
+def activities_delete(activity_id):
+    """Delete an activity for good (its author, managers and admins)."""
+    activity = found(contact_activities(), activity_id)
+    delete_body(allowed=())
+    delete_activity(activity, actor())
+    return "", 204
 
 
 # --- Sales -------------------------------------------------------------------------

@@ -36,9 +36,11 @@ SCHEMAS = {
                                 "field": {"type": ["string", "null"]}})}),
     "Company": obj({"id": {"type": "integer"}, **{name: STRING for name in COMPANY_TEXT},
                     "category_id": {"type": "integer"}, "owner_id": NULLABLE_ID,
-                    "created_at": STAMP, "updated_at": STAMP}),
+                    "created_at": STAMP, "updated_at": STAMP, "version": {"type": "integer"}}),
     "CompanyInput": obj({**{name: STRING for name in COMPANY_TEXT},
-                         "category_id": {"type": "integer"}, "owner_id": NULLABLE_ID},
+                         "category_id": {"type": "integer"}, "owner_id": NULLABLE_ID,
+                         "version": {"type": "integer",
+                                     "description": "The version last read: 409 if it changed."}},
                         required=[]),
     "Contact": obj({"id": {"type": "integer"}, "company_id": {"type": "integer"},
                     **{name: STRING for name in CONTACT_TEXT}, "owner_id": NULLABLE_ID,
@@ -50,6 +52,20 @@ SCHEMAS = {
                          "version": {"type": "integer",
                                      "description": "The version last read: 409 if it changed."}},
                         required=[]),
+    "Activity": obj({"id": {"type": "integer"}, "contact_id": {"type": "integer"},
+                     "company_id": {"type": "integer"},
+                     "kind": {"enum": ["note", "call", "meeting", "follow_up"]}, "text": STRING,
+                     "due_at": STAMP, "owner_id": NULLABLE_ID, "done_at": STAMP,
+                     "done_by_id": NULLABLE_ID, "author_id": NULLABLE_ID,
+                     "created_at": STAMP, "updated_at": STAMP}),
+    "ActivityInput": obj({"kind": {"enum": ["note", "call", "meeting", "follow_up"]},
+                          "text": STRING,
+                          "due_at": {"type": ["string", "null"],
+                                     "description": "A follow-up's due time, "
+                                                    "YYYY-MM-DDTHH:MM (a date alone: 09:00)."},
+                          "owner_id": NULLABLE_ID}, required=[]),
+    "Done": obj({"done": {"type": "boolean", "description": "false opens it again."}},
+                required=[]),
     "Rules": obj({"action": {"enum": ["none", "change", "propose"]},
                   "category_id": NULLABLE_ID, "suggestion_id": NULLABLE_ID}),
     "Sale": obj({"id": {"type": "integer"}, "company_id": {"type": "integer"},
@@ -99,12 +115,27 @@ OPERATIONS = [
     ("get", "/companies/{company_id}", N_("Read a company"), None, 200, ref("Company"), []),
     ("patch", "/companies/{company_id}", N_("Change a company (category_id moves it)"),
      "CompanyInput", 200, ref("Company"), []),
+    ("delete", "/companies/{company_id}", N_("Delete a company with its contacts (restorable "
+                                             "for 30 days)"), None, 204, None, []),
     ("get", "/contacts", N_("List contacts"), None, 200, page_of(ref("Contact")),
      PAGED + ["criteria"]),
     ("post", "/contacts", N_("Create a contact"), "ContactInput", 201, ref("Contact"), []),
     ("get", "/contacts/{contact_id}", N_("Read a contact"), None, 200, ref("Contact"), []),
     ("patch", "/contacts/{contact_id}", N_("Change a contact, its owner or lead status"),
      "ContactInput", 200, changed_with_rules("Contact"), []),
+    ("delete", "/contacts/{contact_id}", N_("Delete a contact (restorable for 30 days)"), None,
+     204, None, []),
+    ("get", "/contacts/{contact_id}/activities", N_("List a contact's activities"), None, 200,
+     page_of(ref("Activity")), PAGED),
+    ("post", "/contacts/{contact_id}/activities", N_("Record a note, call, meeting or "
+                                                     "follow-up"), "ActivityInput", 201,
+     ref("Activity"), []),
+    ("get", "/activities/{activity_id}", N_("Read an activity"), None, 200, ref("Activity"), []),
+    ("patch", "/activities/{activity_id}", N_("Change an activity"), "ActivityInput", 200,
+     ref("Activity"), []),
+    ("post", "/activities/{activity_id}/complete", N_("Mark a follow-up done or open again"),
+     "Done", 200, ref("Activity"), []),
+    ("delete", "/activities/{activity_id}", N_("Delete an activity"), None, 204, None, []),
     ("get", "/sales", N_("List sales"), None, 200, page_of(ref("Sale")), PAGED + ["company_id"]),
     ("post", "/sales", N_("Register a sale"), "SaleInput", 201, changed_with_rules("Sale"), []),
     ("get", "/sales/{sale_id}", N_("Read a sale"), None, 200, ref("Sale"), []),
@@ -132,13 +163,18 @@ ERRORS = {"400": "Malformed request", "401": "No valid token", "403": "Not allow
           "413": "Body too large", "422": "Invalid field", "429": "Too many requests"}
 
 
+VERSIONED = ("/companies/{company_id}", "/contacts/{contact_id}")
+
+
 def document():
     """The OpenAPI 3.1 document of /api/v1/."""
     paths = {}
     for method, path, summary, body, status, response, query in OPERATIONS:
+        success = {"description": "OK"}
+        if response is not None:
+            success["content"] = {"application/json": {"schema": response}}
         operation = {"summary": summary, "responses": {
-            str(status): {"description": "OK",
-                          "content": {"application/json": {"schema": response}}},
+            str(status): success,
             **{code: {"description": text,
                       "content": {"application/json": {"schema": ref("Error")}}}
                for code, text in ERRORS.items()}}}
@@ -149,6 +185,11 @@ def document():
         parameters += [{"name": name, "in": "query", "required": False,
                         "description": QUERY[name][1], "schema": {"type": QUERY[name][0]}}
                        for name in query]
+        if method in ("patch", "delete") and path in VERSIONED:
+            parameters.append({"name": "If-Match", "in": "header", "required": False,
+                               "description": "The version last read (the ETag of a GET): "
+                                              "409 if the record changed since.",
+                               "schema": {"type": "string"}})
         if parameters:
             operation["parameters"] = parameters
         if body:
@@ -158,7 +199,8 @@ def document():
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tavla API", "version": "1",
-                 "description": "Companies, contacts, sales, lists, selections and users. "
+                 "description": "Companies, contacts, activities, sales, lists, selections "
+                                "and users. "
                                 "Writes obey the same rules and rights as the app."},
         "servers": [{"url": "/api/v1"}],
         "security": [{"token": []}],

@@ -91,17 +91,22 @@ def test_owner_history_rows_move_the_new_owner_out_of_the_actor_column(empty_db)
     empty_db.execute_sql("INSERT INTO \"user\" (email, name, password_hash, role, language, "
                          "active) VALUES ('rep@example.test', 'Rep', 'x', 'rep', 'en', TRUE)")
     rep = User.select(User.id).get()
-    company = Company.create(name="Fjällbo AB", category=category)
-    # The contact in SQL too: the model knows columns of 0019 (contact.deleted_with_company).
+    # The company, contact and history row in SQL too: the models know columns of 0019
+    # (contact.deleted_with_company) and 0024 (company.version, history.activity_id).
+    empty_db.execute_sql("INSERT INTO company (name, category_id, phone, email, website, city, "
+                         "country, created_at, updated_at) VALUES ('Fjällbo AB', "
+                         f"{category}, '', '', '', '', '', '2025-01-01', '2025-01-01')")
+    company_id = empty_db.execute_sql("SELECT MAX(id) FROM company").fetchone()[0]
     empty_db.execute_sql("INSERT INTO contact (company_id, first_name, last_name, title, email, "
                          "phone, owner_id, utm_source, utm_medium, utm_campaign, utm_term, "
                          "utm_content, created_at, updated_at, version) VALUES "
-                         f"({company.id}, 'Anna', 'Berg', '', '', '', {rep.id}, '', '', '', '', "
+                         f"({company_id}, 'Anna', 'Berg', '', '', '', {rep.id}, '', '', '', '', "
                          "'', '2025-01-01', '2025-01-01', 0)")
     contact_id = empty_db.execute_sql("SELECT MAX(id) FROM contact").fetchone()[0]
-    models.History.insert(kind="owner", company=company.id, contact=contact_id, actor=rep.id,
-                          created_at=datetime.datetime(2025, 1, 1), source="form",
-                          source_label="Web form: Spring").execute()
+    empty_db.execute_sql("INSERT INTO history (kind, company_id, contact_id, actor_id, "
+                         "created_at, source, source_label) VALUES ('owner', "
+                         f"{company_id}, {contact_id}, {rep.id}, '2025-01-01', 'form', "
+                         "'Web form: Spring')")
 
     upgrade_database(empty_db, "en")
 
@@ -200,18 +205,22 @@ def test_r24_web_form_messages_received_before_0018_become_notes(empty_db):
     upgrade_database(empty_db, "en", target="0017_jobs_and_set_rules")
     p = empty_db.param
     lead = Category.create(name="Lead", group="potential", lead_status_enabled=True)
-    company = Company.create(name="Fjällbo AB", category=lead)
     stamp = datetime.datetime(2026, 5, 4, 10, 30)
+    # In SQL: the model knows company.version (0024).
+    empty_db.execute_sql("INSERT INTO company (name, category_id, phone, email, website, city, "
+                         f"country, created_at, updated_at) VALUES ('Fjällbo AB', {p}, '', '', "
+                         f"'', '', '', {p}, {p})", (lead.id, stamp, stamp))
+    company_id = empty_db.execute_sql("SELECT MAX(id) FROM company").fetchone()[0]
     empty_db.execute_sql("INSERT INTO contact (company_id, first_name, last_name, title, email, "
                          "phone, utm_source, utm_medium, utm_campaign, utm_term, utm_content, "
                          "created_at, updated_at, version) VALUES "
                          f"({p}, 'Anna', 'Berg', '', '', '', '', '', '', '', '', {p}, {p}, 0)",
-                         (company.id, stamp, stamp))
+                         (company_id, stamp, stamp))
     # In SQL: Contact.select() knows the deleted_at column of 0019.
     contact_id = empty_db.execute_sql("SELECT MAX(id) FROM contact").fetchone()[0]
     form = WebForm.create(name="Spring webinar")
     for message in ("Call me on Tuesday", ""):
-        WebFormSubmission.create(form=form, contact=contact_id, company=company,
+        WebFormSubmission.create(form=form, contact=contact_id, company=company_id,
                                  payload=json.dumps({"message": message}), created_at=stamp)
 
     upgrade_database(empty_db, "en")

@@ -21,6 +21,7 @@ class Receiver:
     def __init__(self, refuse=0, status=500):
         self.received, self.refused, self.refuse, self.status = [], 0, refuse, status
         self.secret = None
+        self.arrived = threading.Condition()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -37,8 +38,10 @@ class Receiver:
                     if receiver.status == 302:
                         self.send_header("Location", "http://127.0.0.1:9/elsewhere")
                 else:
-                    receiver.received.append((good, self.headers["Tavla-Delivery"],
-                                              json.loads(body)))
+                    with receiver.arrived:
+                        receiver.received.append((good, self.headers["Tavla-Delivery"],
+                                                  json.loads(body)))
+                        receiver.arrived.notify_all()
                     self.send_response(204)
                 self.end_headers()
 
@@ -49,6 +52,12 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def wait_for(self, count, timeout=30):
+        """Wait until `count` deliveries arrived (the timeout only ends a broken run)."""
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.received) >= count, timeout=timeout)
+        return len(self.received)
 
     def close(self):
         self.server.shutdown()
@@ -146,3 +155,120 @@ def test_r31_an_unreachable_receiver_fails_after_the_last_attempt(lead, monkeypa
     deliver_due(at=start + timedelta(hours=1))
     delivery = WebhookDelivery.get()
     assert delivery.state == "failed" and delivery.attempts == 2 and delivery.error
+
+
+@pytest.fixture
+def empty_queue(db):
+    """The job queue in memory, empty, with the tasks registered."""
+    from huey.storage import MemoryStorage
+
+    from models import tasks
+    from models.jobs import queue
+    saved = queue.storage
+    queue.storage = MemoryStorage("tavla")
+    yield tasks
+    queue.storage = saved
+
+
+def test_r31_a_committed_change_wakes_the_sender_once(lead, empty_queue):
+    """A change puts one webhook run on the queue when its transaction commits; more
+    changes before that run starts add none, a rolled-back change none."""
+    from models.db import database
+    from models.jobs import queue
+    admin, _, contact = lead
+    set_lead_status(contact, LeadStatus.get(name="Contacting"), Actor(admin))
+    assert len(queue) == 0  # nobody subscribes: no run
+    create_webhook("https://example.com/hook", ["lead_status_changed"], admin)
+    with pytest.raises(ZeroDivisionError), database.atomic():
+        set_lead_status(contact, LeadStatus.get(name="Qualified"), Actor(admin))
+        1 / 0
+    assert len(queue) == 0
+    with database.atomic():
+        set_lead_status(contact, LeadStatus.get(name="Qualified"), Actor(admin))
+        assert len(queue) == 0  # not before the commit
+    assert len(queue) == 1
+    set_lead_status(contact, LeadStatus.get(name="Nurture"), Actor(admin))
+    assert len(queue) == 1  # the waiting run sends that one too
+    queue.delete(empty_queue.WAKE)  # as a run does when it starts
+    set_lead_status(contact, LeadStatus.get(name="Open"), Actor(admin))
+    assert len(queue) == 2
+
+
+@pytest.fixture
+def worker_without_schedule(database_url):
+    """A job consumer that runs queued tasks only: no run every minute."""
+    from models.jobs import bind_queue, start_consumer, stop_consumer
+    bind_queue(database_url)
+    consumer = start_consumer(workers=2, periodic=False)
+    yield consumer
+    stop_consumer(consumer)
+
+
+def test_r31_a_change_arrives_without_waiting_for_the_minute(lead, receiver,
+                                                             worker_without_schedule):
+    """Each change reaches the receiver on its own after its commit, with no run every
+    minute to send it (bench/webhooks.py times it), once, signed, in order."""
+    admin, _, contact = lead
+    server = receiver()
+    hook = create_webhook(server.url, ["lead_status_changed"], admin)
+    server.secret = hook.secret
+    set_lead_status(contact, LeadStatus.get(name="Contacting"), Actor(admin))
+    assert server.wait_for(1) == 1
+    set_lead_status(contact, LeadStatus.get(name="Qualified"), Actor(admin))
+    set_lead_status(contact, LeadStatus.get(name="Nurture"), Actor(admin))
+    assert server.wait_for(3) == 3
+    statuses = [payload["data"]["to_lead_status_id"] for _, _, payload in server.received]
+    assert statuses == [LeadStatus.get(name=n).id for n in ("Contacting", "Qualified", "Nurture")]
+    assert all(good for good, _, _ in server.received)
+
+
+def test_r31_runs_at_the_same_time_send_each_change_once(lead, receiver, empty_queue):
+    """Several workers running the sender at once never send one change twice."""
+    admin, _, contact = lead
+    server = receiver()
+    hook = create_webhook(server.url, ["lead_status_changed"], admin)
+    server.secret = hook.secret
+    names = ["Contacting", "Qualified", "Nurture", "Open"] * 3
+    for name in names:
+        set_lead_status(contact, LeadStatus.get(name=name), Actor(admin))
+    start = threading.Barrier(4)
+
+    def run():
+        start.wait()
+        for _ in range(3):
+            empty_queue.run_webhooks()
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    empty_queue.run_webhooks()  # whatever a busy subscription left for the next run
+    history_ids = [payload["data"]["history_id"] for _, _, payload in server.received]
+    assert len(history_ids) == len(set(history_ids)) == len(names)
+    assert history_ids == sorted(history_ids)
+    assert WebhookDelivery.select().count() == len(names)
+
+
+def test_r31_activity_changes_are_events_naming_the_activity(lead, receiver):
+    """Added, changed, done, reopened and deleted activities are each an event."""
+    from models.activities import (add_activity, complete_activity, delete_activity,
+                                   edit_activity)
+    admin, _, contact = lead
+    server = receiver()
+    hook = create_webhook(server.url, ["activity_changed"], admin)
+    server.secret = hook.secret
+    due = now() + timedelta(days=1)
+    follow_up = add_activity(admin, "follow_up", "Demo", contact=contact, due_at=due)
+    edit_activity(follow_up, admin, "Demo at their office", due_at=due)
+    complete_activity(follow_up, admin)
+    complete_activity(follow_up, admin, done=False)
+    delete_activity(follow_up, admin)
+    set_lead_status(contact, LeadStatus.get(name="Contacting"), Actor(admin))  # not subscribed
+    assert collect_events() == 5
+    assert deliver_due() == 5
+    data = [payload["data"] for _, _, payload in server.received]
+    assert [d["activity_action"] for d in data] == ["created", "updated", "completed",
+                                                    "reopened", "deleted"]
+    assert {d["activity_id"] for d in data} == {follow_up.id}
+    assert {d["contact_id"] for d in data} == {contact.id}
+    assert {payload["event"] for _, _, payload in server.received} == {"activity_changed"}

@@ -358,21 +358,39 @@ def test_r31_real_answers_match_the_openapi_schemas(api, sample, users):
     sale = client.post("/api/v1/sales", headers=headers, json={
         "company_id": sample["lead"].id, "title": "Pilot", "amount": 10, "currency": "SEK",
         "contact_id": sample["anna"].id}).json["sale"]
+    activity = client.post(f"/api/v1/contacts/{sample['anna'].id}/activities", headers=headers,
+                           json={"kind": "follow_up", "text": "Demo",
+                                 "due_at": "2026-12-03T10:00"}).json
     ids = {"company_id": sample["lead"].id, "contact_id": sample["anna"].id,
-           "sale_id": sale["id"], "selection_id": selection.id}
+           "sale_id": sale["id"], "selection_id": selection.id, "activity_id": activity["id"]}
     bodies = {("patch", "/companies/{company_id}"): {"city": "Umeå"},
               ("patch", "/contacts/{contact_id}"): {"title": "CEO"},
               ("patch", "/sales/{sale_id}"): {"status": "lost"},
               ("post", "/companies"): {"name": "Ny AB", "category_id": category_id("Lead")},
               ("post", "/contacts"): {"company_id": sample["lead"].id, "first_name": "Ny"},
               ("post", "/sales"): {"company_id": sample["lead"].id, "title": "T",
-                                   "amount": "5"}}
-    for method, path, _, _, status, _, _ in OPERATIONS:
+                                   "amount": "5"},
+              ("post", "/contacts/{contact_id}/activities"): {"kind": "call",
+                                                              "text": "Called"},
+              ("patch", "/activities/{activity_id}"): {"text": "Demo at their office"},
+              ("post", "/activities/{activity_id}/complete"): {"done": True}}
+    manager = bearer(token_for(users["manager"]))
+    # The deletes last (they take the records the others read): the activity, the contact,
+    # then the company with its contacts; as the manager.
+    order = ("/activities", "/contacts", "/companies")
+    last = sorted(OPERATIONS, key=lambda o: (o[0] == "delete",
+                                             [o[1].startswith(p) for p in order].index(True)
+                                             if o[0] == "delete" else 0))
+    for method, path, _, _, status, _, _ in last:
         url = "/api/v1" + path.format(**ids)
-        response = client.open(url, method=method.upper(), headers=headers,
+        response = client.open(url, method=method.upper(),
+                               headers=manager if method == "delete" else headers,
                                json=bodies.get((method, path)))
         assert response.status_code == status, (method, path, response.json)
-        response_schema(method, path, status).validate(response.json)
+        if status == 204:
+            assert response.data == b""
+        else:
+            response_schema(method, path, status).validate(response.json)
     error = client.get("/api/v1/contacts?limit=0", headers=headers)
     response_schema("get", "/contacts", 400).validate(error.json)
     assert Sale.select().count() == 2
@@ -403,3 +421,156 @@ def test_r31_token_list_makes_the_same_queries_for_one_or_many(admin_client, use
     with count_queries() as many:
         admin_client.get("/api-tokens/")
     assert many.count == one.count
+
+
+# --- Activities (R24 through the API) -------------------------------------------------------
+
+def test_r24_activities_are_recorded_changed_completed_and_deleted(api, sample, users):
+    """The card's activity rules through the API: the contact's next step follows."""
+    client, headers = api
+    anna = sample["anna"]
+    url = f"/api/v1/contacts/{anna.id}/activities"
+    made = client.post(url, headers=headers, json={"kind": "follow_up", "text": "Demo",
+                                                   "due_at": "2026-12-03T10:00"})
+    assert made.status_code == 201
+    follow_up = made.json
+    assert (follow_up["kind"], follow_up["due_at"], follow_up["owner_id"]) == (
+        "follow_up", "2026-12-03T10:00:00", users["rep"].id)
+    assert Contact.get_by_id(anna.id).next_step_text == "Demo"
+    note = client.post(url, headers=headers, json={"kind": "note", "text": "Likes fika"}).json
+    listed = client.get(url + "?limit=1", headers=headers).json
+    assert [a["id"] for a in listed["data"]] == [follow_up["id"]]
+    assert listed["next_after"] == follow_up["id"]
+    changed = client.patch(f"/api/v1/activities/{follow_up['id']}", headers=headers,
+                           json={"due_at": "2026-12-04"})
+    assert changed.json["due_at"] == "2026-12-04T09:00:00" and changed.json["text"] == "Demo"
+    done = client.post(f"/api/v1/activities/{follow_up['id']}/complete", headers=headers)
+    assert done.status_code == 200 and done.json["done_at"] is not None
+    assert Contact.get_by_id(anna.id).next_step_at is None
+    reopened = client.post(f"/api/v1/activities/{follow_up['id']}/complete", headers=headers,
+                           json={"done": False})
+    assert reopened.json["done_at"] is None
+    assert client.delete(f"/api/v1/activities/{note['id']}", headers=headers).status_code == 204
+    assert client.get(f"/api/v1/activities/{note['id']}", headers=headers).status_code == 404
+    actions = [row.activity_action for row in History.select()
+               .where(History.kind == History.ACTIVITY).order_by(History.id)]
+    assert actions == ["created", "created", "updated", "completed", "reopened", "deleted"]
+
+
+@pytest.mark.parametrize("data, status, field", [
+    ({"kind": "follow_up", "text": "Demo"}, 422, "due_date"),
+    ({"kind": "follow_up", "text": "Demo", "due_at": "2026-13-40"}, 422, "due_at"),
+    ({"kind": "follow_up", "text": "Demo", "due_at": 5}, 422, "due_at"),
+    ({"kind": "lunch", "text": "x"}, 422, "kind"),
+    ({"kind": "note", "text": ""}, 422, "text"),
+    ({"kind": "note", "text": "x", "colour": "red"}, 422, "colour"),
+    ({"kind": "note", "text": "x", "owner_id": 99999}, 422, "owner_id"),
+])
+def test_r24_bad_activities_are_refused_and_nothing_saved(api, sample, data, status, field):
+    client, headers = api
+    response = client.post(f"/api/v1/contacts/{sample['anna'].id}/activities",
+                           headers=headers, json=data)
+    assert response.status_code == status and response.json["error"]["field"] == field
+    assert not History.select().where(History.kind == History.ACTIVITY).exists()
+
+
+def test_r24_only_author_managers_and_admins_change_an_activity(app, api, sample, users):
+    """Rights as on the card: another rep may not edit, complete or delete (403)."""
+    from models.activities import add_activity
+    client, headers = api
+    other = User.create(email="other@example.test", name="Other", role="rep", password_hash="x")
+    theirs = add_activity(other, "note", "Mine", contact=sample["anna"])
+    for method, path, data in (("PATCH", "", {"text": "Ours"}), ("DELETE", "", None),
+                               ("POST", "/complete", None)):
+        response = client.open(f"/api/v1/activities/{theirs.id}{path}", method=method,
+                               headers=headers, json=data)
+        assert response.status_code == (422 if path else 403), response.json
+    manager = bearer(token_for(users["manager"]))
+    assert client.patch(f"/api/v1/activities/{theirs.id}", headers=manager,
+                        json={"text": "Ours"}).json["text"] == "Ours"
+
+
+def test_r31_read_token_cannot_add_activities(app, users, sample):
+    client = app.test_client()
+    headers = bearer(token_for(users["rep"], scope="read"))
+    response = client.post(f"/api/v1/contacts/{sample['anna'].id}/activities", headers=headers,
+                           json={"kind": "note", "text": "x"})
+    assert response.status_code == 403
+    assert client.get(f"/api/v1/contacts/{sample['anna'].id}/activities",
+                      headers=headers).status_code == 200
+
+
+def test_r31_activity_list_makes_the_same_queries_for_one_or_many(api, sample, users):
+    from models.activities import add_activity
+    client, headers = api
+    url = f"/api/v1/contacts/{sample['anna'].id}/activities"
+    add_activity(users["rep"], "note", "One", contact=sample["anna"])
+    with count_queries() as one:
+        client.get(url, headers=headers)
+    for number in range(20):
+        add_activity(users["rep"], "call", f"Call {number}", contact=sample["anna"])
+    with count_queries() as many:
+        assert len(client.get(url, headers=headers).json["data"]) == 21
+    assert many.count == one.count
+
+
+# --- Deletes and company versions -----------------------------------------------------
+
+def test_r27_managers_delete_by_api_and_reps_may_not(app, api, sample, users):
+    """A delete through the API is the soft delete of the screens: restorable, in the trash."""
+    client, rep = api
+    manager = bearer(token_for(users["manager"]))
+    anna, lead = sample["anna"], sample["lead"]
+    assert client.delete(f"/api/v1/contacts/{anna.id}", headers=rep).status_code == 403
+    assert client.delete(f"/api/v1/companies/{lead.id}", headers=rep).status_code == 403
+    assert Contact.select().where(Contact.id == anna.id).exists()
+    assert client.delete(f"/api/v1/contacts/{anna.id}", headers=manager).status_code == 204
+    assert client.get(f"/api/v1/contacts/{anna.id}", headers=manager).status_code == 404
+    assert client.delete(f"/api/v1/contacts/{anna.id}", headers=manager).status_code == 404
+    assert Contact.deleted().where(Contact.id == anna.id).exists()
+    assert client.delete(f"/api/v1/companies/{lead.id}", headers=manager).status_code == 204
+    assert Company.deleted().where(Company.id == lead.id).exists()
+    assert not Contact.select().where(Contact.company == lead.id).exists()
+
+
+def test_r31_a_stale_delete_is_a_409_and_deletes_nothing(api, sample, users):
+    client, _ = api
+    manager = bearer(token_for(users["manager"]))
+    anna = sample["anna"]
+    etag = client.get(f"/api/v1/contacts/{anna.id}", headers=manager).headers["ETag"]
+    client.patch(f"/api/v1/contacts/{anna.id}", headers=manager,
+                 json={"lead_status_id": status_id("Qualified")})
+    response = client.delete(f"/api/v1/contacts/{anna.id}",
+                             headers={**manager, "If-Match": etag})
+    assert response.status_code == 409
+    assert Contact.select().where(Contact.id == anna.id).exists()
+
+
+def test_r31_companies_carry_a_version_and_refuse_stale_writes(api, sample):
+    """A company's version rises with every change (fields, category, owner); a write that
+    names an older one, in the body or If-Match, is a 409 and changes nothing."""
+    client, headers = api
+    lead = sample["lead"]
+    read = client.get(f"/api/v1/companies/{lead.id}", headers=headers)
+    version = read.json["version"]
+    assert read.headers["ETag"] == f'"{version}"'
+    changed = client.patch(f"/api/v1/companies/{lead.id}", headers=headers,
+                           json={"city": "Umeå", "version": version})
+    assert changed.status_code == 200 and changed.json["version"] == version + 1
+    assert changed.headers["ETag"] == f'"{version + 1}"'
+    stale = client.patch(f"/api/v1/companies/{lead.id}", headers=headers,
+                         json={"city": "Luleå", "version": version})
+    assert stale.status_code == 409 and stale.json["error"]["code"] == "conflict"
+    stale = client.patch(f"/api/v1/companies/{lead.id}",
+                         headers={**headers, "If-Match": f'"{version}"'},
+                         json={"category_id": category_id("Customer")})
+    assert stale.status_code == 409
+    fresh = Company.get_by_id(lead.id)
+    assert (fresh.city, fresh.category_id) == ("Umeå", category_id("Lead"))
+    moved = client.patch(f"/api/v1/companies/{lead.id}",
+                         headers={**headers, "If-Match": f'"{version + 1}"'},
+                         json={"category_id": category_id("Customer")})
+    assert moved.status_code == 200 and moved.json["version"] == version + 2
+    bad = client.patch(f"/api/v1/companies/{lead.id}", headers={**headers, "If-Match": "x"},
+                       json={"city": "Kiruna"})
+    assert bad.status_code == 400 and bad.json["error"]["field"] == "If-Match"
