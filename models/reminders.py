@@ -166,7 +166,7 @@ def _when(value, language, today):
     return format_datetime(value, "d MMM HH:mm", locale=language)
 
 
-def describe_notice(kind, data, language, today=None):
+def describe_notice(kind, data, language):
     """(subject, lines) of a notice, in `language`: the mail's subject and body, and
     what the notices page shows."""
     translations = catalog(language)
@@ -183,7 +183,6 @@ def describe_notice(kind, data, language, today=None):
             lines.append(ngettext("and %(num)d more", "and %(num)d more", rest) % {"num": rest})
         return subject, [line for line in lines if line]
     day = datetime.date.fromisoformat(data["day"])
-    today = today or day
     count = len(data["items"])
     subject = ngettext("%(num)d follow-up due: %(day)s", "%(num)d follow-ups due: %(day)s",
                        count) % {"num": count,
@@ -202,8 +201,9 @@ def describe_notice(kind, data, language, today=None):
 
 def _mail_body(user, subject, lines, link):
     _ = catalog(user.language).gettext
+    address = settings.base_url.rstrip("/") + link
     return "\n".join([_("Hello %(name)s,") % {"name": user.name}, "", subject, "", *lines, "",
-                      f"{_('Open Tavla')}: {settings.base_url.rstrip('/')}{link}", ""])
+                      _("Open Tavla: %(address)s") % {"address": address}, ""])
 
 
 def _tell(user, kind, data, link, stamp):

@@ -190,7 +190,7 @@ def test_r26_the_mail_arrives_through_a_real_smtp_server(people, leads, smtp_ser
     assert message["Content-Language"] == "sv"
     body = message.get_content()
     assert body.startswith("Hej Sven,")
-    assert "https://tavla.example.test/my-day" in body
+    assert "Öppna Tavla: https://tavla.example.test/my-day" in body
     assert Mail.get().state == "sent"
 
 
