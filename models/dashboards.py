@@ -1151,7 +1151,8 @@ def compute_overdue_reps(params, ctx):
     counts = _grouped(_overdue_drill(params, ctx).matches(ctx), Contact.owner)
     users = ctx.vocabulary.users
     bars = [Bar(f"owner:{owner_id}" if owner_id else "owner:none", count,
-                user=users.get(owner_id), label="" if owner_id else "—")
+                user=users.get(owner_id), label="" if owner_id else "—",
+                colour="status-fill-3")
             for owner_id, count in sorted(counts.items(), key=lambda item: (
                 -item[1], users[item[0]].name.lower() if item[0] in users else ""))]
     return {"bars": bars, "total": sum(bar.count for bar in bars)}
@@ -1214,7 +1215,7 @@ def compute_quiet(params, ctx):
     for low, high in quiet_buckets(days):
         label = (f"{low}–{high - 1}" if high else f"{low}+")
         bars.append(Bar(f"days:{low}", _quiet_drill(params, ctx, low, high).matches(ctx).count(),
-                        label=label))
+                        label=label, colour="status-fill-1"))
     return {"bars": bars, "total": sum(bar.count for bar in bars), "days": days}
 
 
