@@ -44,6 +44,9 @@ DATA = REPO / "bench" / "data"
 TEST_PG_DIR = "/tmp/tavla-test-pg"  # the test suite's cluster: never touched here
 BIG_COMPANY = "Benchmark AB"
 BIG_COMPANY_CONTACTS = 50
+ACTIVITIES_PER_CONTACT = 3  # a note, a call and a follow-up: 300,000 at 100,000 contacts
+CARD_ACTIVITIES = 200  # on the contact card that is timed with many activities
+BUSY_CONTACT = ("Bench", "Person 00")  # one of the big company's contacts
 TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
 
 
@@ -94,8 +97,60 @@ def build_dataset(contacts):
     for number in range(BIG_COMPANY_CONTACTS):
         models.create_contact(company, actor, first_name="Bench",
                               last_name=f"Person {number:02d}", owner=rep)
+    add_activities()
     if not models.is_sqlite():
         db.execute_sql("ANALYZE")
+
+
+def add_activities(per_contact=ACTIVITIES_PER_CONTACT, card=CARD_ACTIVITIES):
+    """A note, a call and a follow-up (due from ten days ago to three weeks ahead, a
+    third of them done) on every contact, and one contact of the big company with
+    `card` activities; each contact's next step and last activity kept as the app
+    keeps them. Does nothing when the dataset has them already (--keep)."""
+    from models.activities import refresh_next_steps
+    from models.schema import Activity
+    if Activity.select().where(Activity.source == "bench").exists():
+        return
+    rng = __import__("random").Random(7)
+    today = datetime.datetime.combine(datetime.date.today(), datetime.time(9))
+    rep = models.User.get(models.User.email == "rep@tavla.test")
+    busy = models.Contact.get(models.Contact.first_name == BUSY_CONTACT[0],
+                              models.Contact.last_name == BUSY_CONTACT[1])
+    kinds = ("note", "call", "follow_up")[:per_contact]
+
+    def row(contact_id, company_id, owner_id, kind, number):
+        created = today - datetime.timedelta(days=rng.randint(1, 90), minutes=number)
+        due = today + datetime.timedelta(days=rng.randint(-10, 21), hours=rng.randint(0, 8)) \
+            if kind == "follow_up" else None
+        done = due - datetime.timedelta(hours=1) if due and rng.random() < 0.33 else None
+        return {"kind": kind, "company": company_id, "contact": contact_id, "author": owner_id,
+                "owner": owner_id if kind == "follow_up" else None,
+                "text": f"{kind.replace('_', '-').title()} {number}", "due_at": due,
+                "done_at": done, "done_by": owner_id if done else None, "source": "bench",
+                "created_at": created, "updated_at": created}
+
+    contacts = (models.Contact.select(models.Contact.id, models.Contact.company,
+                                      models.Contact.owner).order_by(models.Contact.id).tuples())
+    batch, ids = [], []
+    for contact_id, company_id, owner_id in contacts.iterator():
+        if contact_id == busy.id:
+            batch += [row(contact_id, company_id, rep.id, kinds[n % len(kinds)], n)
+                      for n in range(card)]
+        else:
+            batch += [row(contact_id, company_id, owner_id, kind, n)
+                      for n, kind in enumerate(kinds)]
+        ids.append(contact_id)
+        if len(batch) >= 3000:
+            _flush_activities(Activity, batch, ids, refresh_next_steps)
+            batch, ids = [], []
+    _flush_activities(Activity, batch, ids, refresh_next_steps)
+
+
+def _flush_activities(Activity, batch, ids, refresh_next_steps):
+    with models.database.atomic():
+        for start in range(0, len(batch), 500):
+            Activity.insert_many(batch[start:start + 500]).execute()
+        refresh_next_steps(ids)
 
 
 def prepare_dataset(url, contacts, keep):
@@ -105,6 +160,7 @@ def prepare_dataset(url, contacts, keep):
         if keep and has_dataset(contacts):
             log(f"dataset: reusing {contacts} contacts at {redact(url)}")
             models.upgrade_database(models.database.obj)  # migrations added since it was built
+            add_activities()  # a dataset built before the activities gets them now
             return None
         empty = not models.database.obj.table_exists("contact") or \
             not models.Contact.select().exists()

@@ -167,6 +167,8 @@ def pages(app, runs, export_rows):
                 .where(Contact.owner == rep, Category.lead_status_enabled == True,  # noqa: E712
                        Contact.lead_status == statuses[0])
                 .order_by(Contact.id).first())
+        busy = Contact.get(Contact.first_name == harness.BUSY_CONTACT[0],
+                           Contact.last_name == harness.BUSY_CONTACT[1])
         exported_from = export_after(export_rows) if total >= export_rows else None
         # An API token of the rep's: the API takes no session (its use is counted in the
         # database on every request, which the page time holds).
@@ -195,7 +197,11 @@ def pages(app, runs, export_rows):
              runs),
         Page("search: live count, 3 criteria", as_rep(f"/search/count?{search}", HTMX), runs),
         Page("search: page with count and first 50", as_rep(f"/search?{search}"), runs),
+        Page(f"contact card, {harness.CARD_ACTIVITIES} activities",
+             as_rep(f"/contacts/{busy.id}"), runs),
         Page("board: my leads (rep)", as_rep("/board?owner=me"), runs),
+        Page("board: my leads by next step (rep)", as_rep("/board?owner=me&sort=next_step"),
+             runs),
         Page("board: everyone's leads (manager)",
              url_list(manager_client, [("/board?owner=all", None)]), runs),
         Page("drop: move or move back", drop, runs, drop.snapshot),

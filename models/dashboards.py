@@ -1136,10 +1136,105 @@ def drill_lead_count(params, ctx, key):
     return _count_drill(params, ctx)
 
 
+# Follow-ups and activity (R24, R25) -------------------------------------------------------
+# Read from the next step and last activity kept on each contact's row (indexed),
+# so each is one query however many activities there are.
+
+def _overdue_drill(params, ctx, *more):
+    """Leads whose next step (earliest open follow-up) was due before now (R25)."""
+    return base_for("contacts", params, ctx).drill(
+        Criterion("open_follow_up", "is", True), *more,
+        extra=(Contact.next_step_at < ctx.now,))
+
+
+def compute_overdue_reps(params, ctx):
+    counts = _grouped(_overdue_drill(params, ctx).matches(ctx), Contact.owner)
+    users = ctx.vocabulary.users
+    bars = [Bar(f"owner:{owner_id}" if owner_id else "owner:none", count,
+                user=users.get(owner_id), label="" if owner_id else "—",
+                colour="status-fill-3")
+            for owner_id, count in sorted(counts.items(), key=lambda item: (
+                -item[1], users[item[0]].name.lower() if item[0] in users else ""))]
+    return {"bars": bars, "total": sum(bar.count for bar in bars)}
+
+
+def drill_overdue_reps(params, ctx, key):
+    if key == "total":
+        return _overdue_drill(params, ctx)
+    value = _key_value(key, "owner")
+    if value == "none":
+        return _overdue_drill(params, ctx, Criterion("owner", "empty"))
+    if value is not None and as_int(value) is not None:
+        return _overdue_drill(params, ctx, Criterion("owner", "in", [int(value)]))
+    raise _bad_key()
+
+
+def _no_next_step_drill(params, ctx, status_ids):
+    return base_for("contacts", params, ctx).drill(
+        Criterion("lead_status", "in", status_ids), Criterion("open_follow_up", "is", False))
+
+
+def compute_no_next_step(params, ctx):
+    shown = [s for s in ctx.status_list()]
+    counts = _grouped(_no_next_step_drill(params, ctx, [s.id for s in shown]).matches(ctx),
+                      Contact.lead_status)
+    bars = [Bar(f"status:{s.id}", counts.get(s.id, 0), status=s,
+                colour=f"status-fill-{s.sort_order % 6}") for s in shown]
+    return {"bars": bars, "total": sum(bar.count for bar in bars)}
+
+
+def drill_no_next_step(params, ctx, key):
+    if key == "total":
+        return _no_next_step_drill(params, ctx, [s.id for s in ctx.status_list()])
+    status_id = _key_int(key, "status")
+    if status_id is not None:
+        return _no_next_step_drill(params, ctx, [status_id])
+    raise _bad_key()
+
+
+# Days since the last activity: buckets from the tile's "days", then twice and four times it.
+
+def quiet_buckets(days):
+    return [(days, 2 * days), (2 * days, 4 * days), (4 * days, None)]
+
+
+def _quiet_drill(params, ctx, low, high=None):
+    """Leads (with a lead status) whose last activity, or their creation when they have
+    none, is `low` days ago or more (less than `high`), counted as the board counts days."""
+    last = fn.COALESCE(Contact.last_activity_at, Contact.created_at)
+    extra = [last < ctx.midnight(ctx.today - timedelta(days=low - 1))]
+    if high is not None:
+        extra.append(last >= ctx.midnight(ctx.today - timedelta(days=high - 1)))
+    return base_for("contacts", params, ctx).drill(
+        Criterion("lead_status", "in", [s.id for s in ctx.status_list()]), extra=tuple(extra))
+
+
+def compute_quiet(params, ctx):
+    days = params["days"]
+    bars = []
+    for low, high in quiet_buckets(days):
+        label = (f"{low}–{high - 1}" if high else f"{low}+")
+        bars.append(Bar(f"days:{low}", _quiet_drill(params, ctx, low, high).matches(ctx).count(),
+                        label=label, colour="status-fill-1"))
+    return {"bars": bars, "total": sum(bar.count for bar in bars), "days": days}
+
+
+def drill_quiet(params, ctx, key):
+    buckets = dict(quiet_buckets(params["days"]))
+    if key == "total":
+        return _quiet_drill(params, ctx, params["days"])
+    low = _key_int(key, "days")
+    if low in buckets:
+        return _quiet_drill(params, ctx, low, buckets[low])
+    raise _bad_key()
+
+
 # --- The catalogue ----------------------------------------------------------------------
 
 LEAD_CHANGES = frozenset({History.LEAD_STATUS, History.CATEGORY})
 RECORD_CHANGES = frozenset({History.DELETED, History.RESTORED})
+FOLLOW_UP_CHANGES = frozenset({History.ACTIVITY, History.OWNER, History.LEAD_STATUS,
+                               History.CATEGORY})
 
 
 @dataclass(frozen=True)
@@ -1240,6 +1335,25 @@ CATALOGUE = {kind.name: kind for kind in (
                            hint=N_("None chosen: any status.")),
               Param("days", N_("Created in"), "days", 0, DAYS), POPULATION, SCOPE, SOURCE),
              compute_lead_count, drill_lead_count, extra=frozenset({"day"})),
+    TileKind("overdue_reps", N_("Overdue follow-ups per rep"),
+             N_("Leads whose next step is overdue, per owner."),
+             "contacts",
+             (TITLE, POPULATION, Param("scope", N_("Whose"), "choice", "team", SCOPES), SOURCE),
+             compute_overdue_reps, drill_overdue_reps, depends_on=FOLLOW_UP_CHANGES,
+             extra=frozenset({"minute"})),
+    TileKind("no_next_step", N_("Leads without a next step"),
+             N_("Leads with no open follow-up, by lead status."),
+             "contacts",
+             (TITLE, POPULATION, SCOPE, SOURCE),
+             compute_no_next_step, drill_no_next_step, depends_on=FOLLOW_UP_CHANGES),
+    TileKind("quiet", N_("Days since the last activity"),
+             N_("Leads with no note, call, meeting or follow-up for some days (counted from "
+                "their creation when they have none)."),
+             "contacts",
+             (TITLE, Param("days", N_("No activity for (days)"), "number", 14, minimum=1,
+                           maximum=365),
+              POPULATION, SCOPE, SOURCE),
+             compute_quiet, drill_quiet, depends_on=FOLLOW_UP_CHANGES, extra=frozenset({"day"})),
 )}
 
 
@@ -1266,6 +1380,8 @@ def tile_cache_key(kind, params, ctx):
     personal = params.get("scope") == "me" or params.get("source", "all") not in (None, "all")
     viewer = ctx.user.id if personal else None
     day = ctx.today.isoformat() if "day" in spec.extra else ""
+    if "minute" in spec.extra:  # "overdue" moves with the clock, not only with changes
+        day = ctx.now.strftime("%Y-%m-%dT%H:%M")
     key = (kind, json.dumps(params, sort_keys=True, default=str), viewer, day,
            _extra_state(spec))
     # A category change concerns the owners of the company's contacts, so the

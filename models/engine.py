@@ -15,7 +15,8 @@ so a change and everything the rules do with it commit together.
   leads), R20 (history), then R15 rule 4 per company (R16, R17, R19).
 - `move_companies`: R4 (retired), R10 (reset when moving into lead status),
   R11 (kept when moving out), R20.
-- `set_owner`: a deactivated user takes no leads; R30; history for contacts.
+- `set_owner`: a deactivated user takes no leads; R30; history for contacts; the
+  new owner is told (R26, models/reminders.py).
 - `sale_event`: R15 rules 1-3 for the companies of a sale event (R16-R19).
 - `create_companies`, `create_contacts`: R9 (initial status), R20, R22 owner
   history, and for leads that arrive without a user at hand (form, import)
@@ -33,6 +34,7 @@ from peewee import JOIN, chunked
 
 from .db import among, database, is_sqlite
 from .errors import RuleViolation  # noqa: F401 - the rules raise it; callers import it here too
+from .reminders import notify_assignments, send_soon
 from .schema import (N_, POTENTIAL, TRIGGERS, CategorizationRule, Category, CategorySuggestion,
                      Company, Contact, History, LeadStatus, now)
 
@@ -476,6 +478,11 @@ def set_owner(ids, owner, actor, model=Contact, bulk=False):
         values["version"] = model.version + 1
         model.update(**values).where(which).execute()
         report.changed = changing
+        # R26: the new owner is told (one notice and mail per batch), in this transaction.
+        notified = model is Contact and notify_assignments(
+            [(row_id, owner_id) for row_id in report.changed], actor, stamp)
+    if notified:
+        send_soon()
     return report
 
 
@@ -536,6 +543,11 @@ def create_contacts(rows, actor, assigned=False, run_rules=False, stamp=None):
         report.changed = ids
         if run_rules and started:
             status_event(initial, started, actor, report)
+        # R26: leads created for someone else (a flow, an import, a colleague) tell them.
+        notified = notify_assignments([(contact_id, row.get("owner"))
+                                       for contact_id, row in zip(ids, prepared)], actor, stamp)
+    if notified:
+        send_soon()
     return ids, report
 
 

@@ -39,6 +39,8 @@ class User(BaseModel):
     role = CharField(default="rep")
     language = CharField(default="en")
     active = BooleanField(default=True)
+    # R26: when the daily digest of follow-ups is made ("HH:MM", "" for none).
+    digest_time = CharField(default="08:00")
     # Part of every session of this user: raising it ends them all (models.users).
     session_version = IntegerField(default=0)
 

@@ -299,3 +299,26 @@ def webhooks_every_minute():
 def webhooks_now():
     """At once: after a change, or a "send test" from Settings."""
     run_webhooks()
+
+
+# --- Reminders (R26) -------------------------------------------------------------------------------
+
+def run_reminders(digests=True):
+    """Make the digests that are due, then send (or keep in the outbox) waiting mails."""
+    from .reminders import send_due_digests, send_pending
+    with database.connection_context():
+        if digests:
+            send_due_digests()
+        send_pending()
+
+
+@queue.periodic_task(crontab(minute="*"))
+def reminders_every_minute():
+    """Every minute: digests whose time has come, and mails not sent yet (again)."""
+    run_reminders()
+
+
+@queue.task()
+def send_mails_now():
+    """At once: the mails of an assignment just made."""
+    run_reminders(digests=False)

@@ -1,8 +1,8 @@
 """One blueprint per screen; `register` wires them and the shared hooks."""
 from . import (activities, api, api_tokens, auth, board, categories, cli, companies, contacts,
                dashboards, distribution, errors, events, i18n, imports, jobs, merge, my_day,
-               openapi, personal, public_forms, sales, search, security, selections, settings,
-               statuses, trash, users, webforms, webhooks, workflow)
+               notices, openapi, outbox, personal, public_forms, sales, search, security,
+               selections, settings, statuses, trash, users, webforms, webhooks, workflow)
 from models.values import is_web_url
 
 from .common import oob
@@ -13,7 +13,7 @@ def register(app):
     for module in (activities, auth, board, companies, contacts, dashboards, events, sales, search,
                    selections, settings, categories, statuses, users, workflow, webforms,
                    distribution, public_forms, imports, jobs, trash, merge, personal, my_day,
-                   api_tokens, openapi, webhooks):
+                   api_tokens, openapi, webhooks, notices, outbox):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     # Only a token authenticates the API (views.api.authenticate refuses every

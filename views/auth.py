@@ -12,6 +12,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from models import LANGUAGES, RuleViolation, User
+from models.reminders import DIGEST_TIMES, set_digest_time
 from models.users import (TooManyFailures, authenticate, change_own_password, end_sessions,
                           user_for_session)
 
@@ -28,6 +29,9 @@ class LoginForm(FlaskForm):
 class AccountForm(FlaskForm):
     language = SelectField(_l("Language"), choices=[SelectChoice(code, name)
                                                     for code, name in LANGUAGES.items()])
+    digest_time = SelectField(_l("Daily e-mail of my follow-ups"),
+                              choices=[SelectChoice("", _l("None"))]
+                              + [SelectChoice(time, time) for time in DIGEST_TIMES])
     password = PasswordField(_l("New password"), validators=[Optional(), Length(min=8, max=200)])
     confirm = PasswordField(_l("Repeat new password"),
                             validators=[EqualTo("password", _l("The passwords do not match."))])
@@ -128,7 +132,7 @@ def logout():
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def account():
-    """The signed-in user's interface language and password."""
+    """The signed-in user's interface language, daily digest time and password."""
     form = AccountForm(obj=current_user)
     if form.validate_on_submit():
         user = current_user._get_current_object()
@@ -142,6 +146,7 @@ def account():
         else:
             user.language = form.language.data
             user.save(only=[User.language])
+            set_digest_time(user, form.digest_time.data)
             flash(gettext("Your settings were saved."))
             return redirect(url_for("auth.account"))
     return render("auth/account.html", form=form, status=422 if form.errors else 200)

@@ -20,9 +20,9 @@ from models.dashboards import (CATALOGUE, MAX_STAGES, SO_FAR, Dashboard, Tile, T
                                TileParamError, add_tile, available_selections, can_edit,
                                can_share, can_view, compute_tile, create_dashboard,
                                dashboard_tiles, delete_dashboard, ensure_default_dashboard,
-                               remove_tile, reorder_tiles, stage_object, tile_cache_key,
-                               tile_drill, update_dashboard, update_tile, validate_params,
-                               visible_dashboards)
+                               quiet_buckets, remove_tile, reorder_tiles, stage_object,
+                               tile_cache_key, tile_drill, update_dashboard, update_tile,
+                               validate_params, visible_dashboards)
 from models.schema import CATEGORY_GROUPS, N_
 
 from .common import get_or_404, int_list, page_number, render, rule_message, wants_fragment
@@ -298,6 +298,14 @@ def drill_caption(tile, params, ctx, key):
                 else gettext("Created last month, up to the same day and time as now"))
     if tile.kind == "stale":
         return gettext("No change of lead status for %(days)s days or more", days=params["days"])
+    if tile.kind == "overdue_reps":
+        return gettext("Leads whose next step is overdue")
+    if tile.kind == "quiet":
+        low = int(key[5:]) if key.startswith("days:") else params["days"]
+        high = dict(quiet_buckets(params["days"])).get(low)
+        if high:
+            return gettext("No activity for %(low)s to %(high)s days", low=low, high=high - 1)
+        return gettext("No activity for %(days)s days or more", days=low)
     return ""
 
 

@@ -4,7 +4,8 @@ import json
 
 from bench import run
 
-PAGES = ["contact card", "company card", "search: live count", "search: page",
+PAGES = ["contact card", "contact card, 200 activities", "company card", "search: live count",
+         "search: page", "board: my leads by next step",
          "board: my leads", "board: everyone's leads", "drop", "whole dashboard", "CSV export"]
 TILES = ["status_counts", "category_counts", "new_leads", "funnel", "median_days", "utm",
          "stale", "suggestions", "rep_status"]

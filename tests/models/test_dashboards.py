@@ -153,7 +153,8 @@ def status_key(story, name):
 
 def figures(kind, data):
     """Every (drill key, number) a tile shows."""
-    if kind in ("status_counts", "category_counts", "group_counts"):
+    if kind in ("status_counts", "category_counts", "group_counts", "overdue_reps",
+                "no_next_step", "quiet"):
         return [(b.key, b.count) for b in data["bars"]] + [("total", data["total"])]
     if kind == "new_leads":
         return [(b.key, b.count) for b in data["spark"]] + [(data["so_far"].key,
@@ -651,3 +652,45 @@ def test_counts_from_the_counter_rows_equal_counting_the_contacts(story, monkeyp
     counted, _, _ = tile(story, kind, user=story.rita, scope=scope, population=population)
     assert figures(kind, from_tally) == figures(kind, counted)
     assert any(number for _, number in figures(kind, counted))
+
+
+# --- Follow-ups and activity (R24, R25) ---------------------------------------------------
+
+def follow_ups(story):
+    """Rita's Anna overdue, Rolf's Axel overdue, Rita's Cleo due next week."""
+    from models.activities import add_activity
+    add_activity(story.rita, "follow_up", "Call", contact=story.anna, due_at=days_ago(2))
+    add_activity(story.rolf, "follow_up", "Demo", contact=story.axel, due_at=days_ago(0, 9))
+    add_activity(story.rita, "follow_up", "Offer", contact=story.cleo, due_at=days_ago(-5))
+
+
+def test_r25_overdue_follow_ups_per_rep_equal_their_drill_downs(story):
+    follow_ups(story)
+    data, params, ctx = tile(story, "overdue_reps", scope="all")
+    assert counts(data["bars"]) == {f"owner:{story.rita.id}": 1, f"owner:{story.rolf.id}": 1}
+    assert data["total"] == 2
+    assert_drills_agree("overdue_reps", data, params, ctx)
+
+
+def test_r25_leads_without_a_next_step_by_status_equal_their_drill_downs(story):
+    before, _, _ = tile(story, "no_next_step", scope="all")
+    follow_ups(story)
+    data, params, ctx = tile(story, "no_next_step", scope="all")
+    # Anna (Open) and Axel (Qualified) now have a next step; Cleo is no board lead.
+    assert data["total"] == before["total"] - 2
+    assert counts(data["bars"])[status_key(story, "Open")] == \
+        counts(before["bars"])[status_key(story, "Open")] - 1
+    assert_drills_agree("no_next_step", data, params, ctx)
+
+
+def test_r24_days_since_the_last_activity_equal_their_drill_downs(story):
+    from models.activities import add_activity
+    data, params, ctx = tile(story, "quiet", scope="all", days=14)
+    quiet_ids = {c.id for c in tile_drill("quiet", params, ctx, "total").matches(ctx).query()}
+    assert story.anna.id in quiet_ids  # created 30 days ago, no activity since
+    add_activity(story.rita, "note", "Called", contact=story.anna)
+    Contact.update(last_activity_at=days_ago(3)).where(Contact.id == story.anna.id).execute()
+    after, params, ctx = tile(story, "quiet", scope="all", days=14)
+    assert after["total"] == data["total"] - 1
+    assert [bar.label for bar in after["bars"]] == ["14–27", "28–55", "56+"]
+    assert_drills_agree("quiet", after, params, ctx)

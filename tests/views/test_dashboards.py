@@ -418,3 +418,26 @@ def test_a_rep_cannot_share_a_dashboard(client, users):
     response = client.post(f"/dashboards/{own.id}", data={"name": "Own", "shared": "1"})
     assert response.status_code == 422 and b"Only managers" in response.data
     assert not Dashboard.get_by_id(own.id).shared
+
+
+# --- Follow-ups and activity (R24, R25) --------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["overdue_reps", "no_next_step", "quiet"])
+def test_r25_follow_up_tiles_list_exactly_their_number_on_drill_down(manager, users, sample,
+                                                                       kind):
+    import datetime
+    from models.activities import add_activity
+    from models.schema import now
+    add_activity(users["rep"], "follow_up", "Call", contact=sample["anna"],
+                 due_at=now() - datetime.timedelta(days=1))
+    Contact.update(created_at=now() - datetime.timedelta(days=40)).execute()
+    dashboard_id, _ = open_default(manager)
+    tile = Tile.create(dashboard=dashboard_id, kind=kind, params="{}", position=99)
+    body = fragment(manager, dashboard_id, tile.id).data.decode()
+    assert "tile-problem" not in body
+    figures = table_figures(body)
+    for number in re.findall(r'class="tile-number"><a href="([^"]+)">(\d+)</a>', body):
+        figures.append(("total", number[1], unescape(number[0])))
+    assert any(int(number) for _, number, _ in figures)
+    for label, number, href in figures:
+        assert drilled_total(manager, href) == int(number.split()[0]), (kind, label)
