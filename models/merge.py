@@ -21,7 +21,7 @@ from .audit import record_audit
 from .db import BaseModel, database
 from .engine import BATCH, NOT_ACTIVE, reset_to_initial_status, set_lead_status, set_owner
 from .errors import RuleViolation
-from .schema import N_, Category, Company, Contact, History, LeadStatus, User, now
+from .schema import N_, Category, Company, Contact, History, LeadStatus, User, name_key, now
 
 MERGERS = ("admin", "manager")  # anyone's records; reps their own leads
 MOST_SUGGESTIONS = 10
@@ -95,9 +95,9 @@ def duplicate_contacts(contact):
 
 
 def duplicate_companies(company):
-    """Live companies with the same name, any letter case."""
+    """Live companies with the same name, any letter case (Å and å too)."""
     return (Company.select()
-            .where(fn.LOWER(Company.name) == company.name.lower(), Company.id != company.id)
+            .where(Company.name_key == name_key(company.name), Company.id != company.id)
             .order_by(Company.id).limit(MOST_SUGGESTIONS))
 
 
@@ -185,6 +185,8 @@ def merge(entity, survivor_id, loser_id, choices, versions, actor):
             for batch in chunked(moving_in, BATCH):
                 reset_to_initial_status(Contact.id.in_(batch), actor)
         values["updated_at"] = now()
+        if "name" in values:
+            values["name_key"] = name_key(values["name"])
         if entity == "contacts":
             values["version"] = Contact.version + 1
         model.update(**values).where(model.id == survivor.id).execute()

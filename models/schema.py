@@ -1,5 +1,6 @@
 """The tables of Tavla. Rules that change them live in models/rules.py."""
 import datetime
+import unicodedata
 
 from peewee import (BooleanField, CharField, DateField, DateTimeField, DecimalField,
                     ForeignKeyAccessor, ForeignKeyField, IntegerField, TextField)
@@ -15,6 +16,13 @@ def N_(text):
 
 def now():
     return datetime.datetime.now().replace(microsecond=0)
+
+
+def name_key(text):
+    """A name as duplicate matching compares it: Unicode case folded ("Åkesson AB" and
+    "åkesson ab" alike, which SQLite's LOWER() is not), one form of each letter
+    (NFKC) and single spaces. The one function that fills `Company.name_key`."""
+    return " ".join(unicodedata.normalize("NFKC", text or "").casefold().split())
 
 
 # R1: the fixed category groups, in display order. The code is stored on the
@@ -201,6 +209,9 @@ ForeignKeyField.accessor_class = _RecordKeyAccessor
 
 class Company(SoftDeleted, BaseModel):
     name = CharField(index=True)
+    # name_key(name), kept by every writer (save, the engine's inserts and updates,
+    # the demo, merge): duplicates are matched on it, by index, on both databases.
+    name_key = CharField(default="", index=True)
     category = ForeignKeyField(Category, backref="companies", index=True)
     owner = ForeignKeyField(User, null=True, backref="companies", index=True)
     phone = CharField(default="")
@@ -213,6 +224,10 @@ class Company(SoftDeleted, BaseModel):
     # R27: when it was deleted (None: it is not), and by whom.
     deleted_at = DateTimeField(null=True)
     deleted_by = ForeignKeyField(User, null=True, backref="+")
+
+    def save(self, *args, **kwargs):
+        self.name_key = name_key(self.name)
+        return super().save(*args, **kwargs)
 
 
 class Contact(SoftDeleted, BaseModel):

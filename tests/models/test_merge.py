@@ -259,3 +259,22 @@ def test_r28_the_feed_names_the_merged_away_contact_and_its_owner(people):
     last = latest_change_id()
     merge("companies", firma.id, copy.id, {}, versions(firma, copy), Actor(rep))
     assert {firma.id, copy.id} <= set(summarize(changes_after(last))["companies"])
+
+
+def test_r28_company_names_match_in_any_letter_case_with_nordic_letters_too(people):
+    """"Åkesson AB" and "åkesson ab" are the same name on SQLite as on PostgreSQL (SQLite's
+    LOWER() folds only A-Z): created, renamed, merged or met by a web form."""
+    from models import update_company
+    from models.webforms import find_company_by_name
+    lead, rep = Category.get(name="Lead"), people["rep"]
+    first = create_company(Actor(rep), name="Åkesson AB", category=lead, owner=rep)
+    second = create_company(Actor(rep), name="åkesson ab", category=lead, owner=rep)
+    other = create_company(Actor(rep), name="Ökesson AB", category=lead, owner=rep)
+    assert [c.id for c in duplicate_companies(first)] == [second.id]
+    assert find_company_by_name("ÅKESSON AB").id == first.id
+    update_company(other, Actor(rep), name="ÅKESSON  ab")
+    assert [c.id for c in duplicate_companies(first)] == [second.id, other.id]
+    survivor = merge("companies", second.id, first.id, {"name": "loser"},
+                     versions(second, first), Actor(rep))
+    assert (survivor.name, survivor.name_key) == ("Åkesson AB", "åkesson ab")
+    assert [c.id for c in duplicate_companies(survivor)] == [other.id]
