@@ -190,21 +190,23 @@ class SoftDeleted:
 
 
 class _RecordKeyAccessor(ForeignKeyAccessor):
-    """A row that points at a deleted contact or company (a sale, a web-form message,
-    a history row) still reads it when followed (`sale.contact`), with its
-    `deleted_at` set, instead of failing: the lookup goes through everything()."""
+    """Follows a RecordKey through everything(): a deleted record is read, with its
+    `deleted_at` set, instead of failing."""
 
     def get_rel_instance(self, instance):
         value = instance.__data__.get(self.name)
-        if (issubclass(self.rel_model, SoftDeleted) and value is not None
-                and self.name not in instance.__rel__ and self.field.lazy_load):
+        if value is not None and self.name not in instance.__rel__ and self.field.lazy_load:
             instance.__rel__[self.name] = (self.rel_model.everything()
                                            .where(self.field.rel_field == value).get())
         return super().get_rel_instance(instance)
 
 
-# Every foreign key of the app (also tables other modules add later) reads through it.
-ForeignKeyField.accessor_class = _RecordKeyAccessor
+class RecordKey(ForeignKeyField):
+    """A foreign key to a contact or a company (SoftDeleted). A row that points at a
+    deleted one (a sale, a web-form message, a history row) still reads it when
+    followed (`sale.contact`). Every key to Contact or Company is one
+    (tests/models/test_database.py checks the app's tables)."""
+    accessor_class = _RecordKeyAccessor
 
 
 class Company(SoftDeleted, BaseModel):
@@ -231,7 +233,7 @@ class Company(SoftDeleted, BaseModel):
 
 
 class Contact(SoftDeleted, BaseModel):
-    company = ForeignKeyField(Company, backref="contacts", index=True)
+    company = RecordKey(Company, backref="contacts", index=True)
     first_name = CharField()
     last_name = CharField(index=True)
     title = CharField(default="")
@@ -293,8 +295,8 @@ class History(BaseModel):
 
     kind = CharField()
     created_at = DateTimeField(default=now)
-    company = ForeignKeyField(Company, backref="history", on_delete="CASCADE")
-    contact = ForeignKeyField(Contact, null=True, backref="history", on_delete="CASCADE")
+    company = RecordKey(Company, backref="history", on_delete="CASCADE")
+    contact = RecordKey(Contact, null=True, backref="history", on_delete="CASCADE")
     from_status = ForeignKeyField(LeadStatus, null=True, backref="+")
     # Since when the contact had `from_status` (its status date before this
     # change): undo puts it back, and it is the time spent in that status.
@@ -334,8 +336,8 @@ CURRENCIES = ("SEK", "NOK", "DKK", "EUR", "USD")
 
 class Sale(BaseModel):
     """R14: a deal under a company, optionally with one of its contacts."""
-    company = ForeignKeyField(Company, backref="sales", on_delete="CASCADE")
-    contact = ForeignKeyField(Contact, null=True, backref="sales", on_delete="SET NULL")
+    company = RecordKey(Company, backref="sales", on_delete="CASCADE")
+    contact = RecordKey(Contact, null=True, backref="sales", on_delete="SET NULL")
     title = CharField()
     amount = DecimalField(max_digits=14, decimal_places=2)
     currency = CharField(default="SEK")
@@ -351,7 +353,7 @@ class SaleEvent(BaseModel):
     REGISTERED = "registered"
     kind = CharField()
     sale = ForeignKeyField(Sale, backref="events", on_delete="CASCADE")
-    company = ForeignKeyField(Company, backref="+", on_delete="CASCADE")
+    company = RecordKey(Company, backref="+", on_delete="CASCADE")
     actor = ForeignKeyField(User, null=True, backref="+")
     created_at = DateTimeField(default=now)
 
@@ -384,7 +386,7 @@ class CategorySuggestion(BaseModel):
     """R17: a rule's proposal waiting for a user to accept, change or decline it."""
     PENDING, ACCEPTED, DECLINED = "pending", "accepted", "declined"
 
-    company = ForeignKeyField(Company, backref="suggestions", on_delete="CASCADE")
+    company = RecordKey(Company, backref="suggestions", on_delete="CASCADE")
     rule = ForeignKeyField(CategorizationRule, null=True, backref="+", on_delete="SET NULL")
     from_category = ForeignKeyField(Category, backref="+")
     proposed_category = ForeignKeyField(Category, backref="+")
@@ -407,8 +409,8 @@ class Activity(BaseModel):
     """R24: a note, call, meeting or follow-up on a contact (and its company) or on a
     company alone. A follow-up has a due time, an owner and is done or not."""
     kind = CharField()
-    company = ForeignKeyField(Company, backref="activities", on_delete="CASCADE")
-    contact = ForeignKeyField(Contact, null=True, backref="activities", on_delete="CASCADE")
+    company = RecordKey(Company, backref="activities", on_delete="CASCADE")
+    contact = RecordKey(Contact, null=True, backref="activities", on_delete="CASCADE")
     author = ForeignKeyField(User, null=True, backref="+")
     owner = ForeignKeyField(User, null=True, backref="+")
     text = TextField(default="")
