@@ -106,7 +106,8 @@ def _changes(condition, limit):
             owners = ({owner or 0, from_owner or 0, to_owner or 0}
                       if kind in (History.OWNER, History.MERGED) else {owner or 0})
         # A merge names the duplicate's old id: the pages showing it drop it.
-        merged = int(label) if kind == History.MERGED and label.isdigit() else None
+        merged = (int(label) if kind == History.MERGED and label.isascii() and label.isdigit()
+                  else None)
         changes.append(Change(row_id, kind, company, contact, frozenset(owners), merged))
     return changes
 
