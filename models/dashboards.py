@@ -808,6 +808,13 @@ def _stage_condition(stage, ctx):
     return (History.kind == History.CATEGORY) & History.to_category.in_(ids)
 
 
+def _live_history():
+    """R27: history of live records only: a deleted company leaves the funnel, and so does
+    what a deleted contact did (the few deleted ids, by their partial indexes)."""
+    return (History.company.not_in(Company.deleted(Company.id))
+            & (History.contact.is_null() | History.contact.not_in(Contact.deleted(Contact.id))))
+
+
 def _funnel_window(params, ctx):
     if not params["days"]:
         return None
@@ -833,10 +840,8 @@ def compute_funnel(params, ctx):
     owner = _owner_conditions(params, ctx, "companies")
     parts = []
     for index, stage in enumerate(stages):
-        # R27: deleted companies leave the funnel (the few deleted ids, by partial index).
         part = (History.select(History.company.alias("company_id"), SQL(str(index)).alias("stage"))
-                .where(_stage_condition(stage, ctx),
-                       History.company.not_in(Company.deleted(Company.id))))
+                .where(_stage_condition(stage, ctx), _live_history()))
         if window is not None:
             part = part.where(window)
         if owner:
@@ -874,7 +879,7 @@ def drill_funnel(params, ctx, key):
     if index is None or index >= len(stages):
         raise _bad_key()
     condition = functools.reduce(operator.or_, [_stage_condition(s, ctx) for s in stages[index:]])
-    reached = History.select(History.company).where(condition)
+    reached = History.select(History.company).where(condition, _live_history())
     window = _funnel_window(params, ctx)
     if window is not None:
         reached = reached.where(window)
@@ -1232,7 +1237,8 @@ def drill_quiet(params, ctx, key):
 # --- The catalogue ----------------------------------------------------------------------
 
 LEAD_CHANGES = frozenset({History.LEAD_STATUS, History.CATEGORY})
-RECORD_CHANGES = frozenset({History.DELETED, History.RESTORED})
+# Records deleted, restored or merged away leave or join every count.
+RECORD_CHANGES = frozenset({History.DELETED, History.RESTORED, History.MERGED})
 FOLLOW_UP_CHANGES = frozenset({History.ACTIVITY, History.OWNER, History.LEAD_STATUS,
                                History.CATEGORY})
 

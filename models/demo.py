@@ -21,7 +21,7 @@ from .activities import add_activity
 from .db import database
 from .distribution import save_flow
 from .rules import Actor
-from .schema import Category, Company, Contact, History, LeadStatus, User
+from .schema import Category, Company, Contact, History, LeadStatus, User, name_key
 from .webforms import WebForm, default_field_config, save_web_form
 
 DEMO_PASSWORD = "tavla-demo"
@@ -334,7 +334,8 @@ class _Writer:
     in foreign-key order, so each row's company or contact already exists.
     """
     TABLES = {
-        "companies": (Company, [Company.id, Company.name, Company.category, Company.owner,
+        "companies": (Company, [Company.id, Company.name, Company.name_key, Company.category,
+                                Company.owner,
                                 Company.phone, Company.email, Company.website, Company.city,
                                 Company.country, Company.created_at, Company.updated_at,
                                 Company.version]),
@@ -484,7 +485,8 @@ class _Generator:
             moved = created + datetime.timedelta(
                 seconds=int(span * rng.uniform(0.15, 0.85)))
         company_id = writer.add(
-            "companies", name, category.id, owner, self._phone(country), f"info@{domain}",
+            "companies", name, name_key(name), category.id, owner, self._phone(country),
+            f"info@{domain}",
             f"https://www.{domain}", city, country["name"], created, moved or created)
 
         # Web forms create leads in the entry category (R21).

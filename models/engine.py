@@ -36,7 +36,7 @@ from .db import among, database, is_sqlite
 from .errors import RuleViolation  # noqa: F401 - the rules raise it; callers import it here too
 from .reminders import notify_assignments, send_soon
 from .schema import (N_, POTENTIAL, TRIGGERS, CategorizationRule, Category, CategorySuggestion,
-                     Company, Contact, History, LeadStatus, now)
+                     Company, Contact, History, LeadStatus, name_key, now)
 
 BATCH = 500  # rows per multi-row INSERT (SQLite allows 32,766 parameters)
 
@@ -492,7 +492,8 @@ def create_companies(rows, actor, stamp=None):
     """Insert companies (dicts of Company fields, `category` an id); their first category
     is recorded in their history (R20). Returns the new ids in order."""
     stamp = stamp or now()
-    rows = [{"created_at": stamp, "updated_at": stamp, **row} for row in rows]
+    rows = [{"created_at": stamp, "updated_at": stamp, **row, "name_key": name_key(row["name"])}
+            for row in rows]
     with database.atomic():
         ids = insert_rows(Company, rows, returning=True)
         _history_rows([_history(History.CATEGORY, company_id, actor, stamp,
@@ -561,6 +562,9 @@ def update_details(model, field_names, rows, stamp=None):
     if not rows:
         return
     stamp = stamp or now()
+    if model is Company and "name" in field_names:  # its duplicate-matching key follows
+        field_names = (*field_names, "name_key")
+        rows = [{**row, "name_key": name_key(row["name"])} for row in rows]
     fields = [model._meta.fields[name] for name in field_names] + [model.updated_at]
     assignments = ", ".join(f'"{f.column_name}" = {database.param}' for f in fields)
     sql = (f'UPDATE "{model._meta.table_name}" SET {assignments} '

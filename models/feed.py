@@ -46,12 +46,14 @@ BULK_ROWS = 500  # more new rows than this at once are "everything may have chan
 
 class Change(NamedTuple):
     """One change: its history id and kind, the company and contact it concerns,
-    and the owners whose leads it concerns (0: a lead without an owner)."""
+    and the owners whose leads it concerns (0: a lead without an owner); for a
+    merge, the id of the duplicate (contact or company) that went into it."""
     id: int
     kind: str
     company: int | None
     contact: int | None
     owners: frozenset
+    merged: int | None = None
 
 
 def latest_change_id():
@@ -80,7 +82,8 @@ def _changes(condition, limit):
     # contact of its company, so their owners are read in a second query.
     rows = list(History
                 .select(History.id, History.kind, History.company, History.contact,
-                        History.from_owner, History.to_owner, Contact.owner)
+                        History.from_owner, History.to_owner, Contact.owner,
+                        History.source_label)
                 .join(Contact, on=(History.contact == Contact.id), join_type=JOIN.LEFT_OUTER)
                 .where(condition)
                 .order_by(History.id)
@@ -95,13 +98,17 @@ def _changes(condition, limit):
                                .distinct().tuples()):
             company_owners[company].add(owner or 0)
     changes = []
-    for row_id, kind, company, contact, from_owner, to_owner, owner in rows:
+    for row_id, kind, company, contact, from_owner, to_owner, owner, label in rows:
         if contact is None:
             owners = company_owners.get(company, set())
         else:
-            owners = {owner or 0, from_owner or 0, to_owner or 0} if kind == History.OWNER \
-                else {owner or 0}
-        changes.append(Change(row_id, kind, company, contact, frozenset(owners)))
+            # An owner change concerns both owners; a merge the duplicate's owner too.
+            owners = ({owner or 0, from_owner or 0, to_owner or 0}
+                      if kind in (History.OWNER, History.MERGED) else {owner or 0})
+        # A merge names the duplicate's old id: the pages showing it drop it.
+        merged = (int(label) if kind == History.MERGED and label.isascii() and label.isdigit()
+                  else None)
+        changes.append(Change(row_id, kind, company, contact, frozenset(owners), merged))
     return changes
 
 
@@ -490,9 +497,12 @@ def summarize(changes, most=200):
     """
     if any(c.kind == BULK for c in changes) or len({c.contact for c in changes}) > most:
         return {"all": True}
-    return {"contacts": sorted({c.contact for c in changes if c.contact}),
+    merged_contacts = {c.merged for c in changes if c.merged and c.contact}
+    merged_companies = {c.merged for c in changes if c.merged and c.contact is None}
+    return {"contacts": sorted({c.contact for c in changes if c.contact} | merged_contacts),
             # Companies whose category changed: each of their contacts may have
             # changed column or left a board.
-            "companies": sorted({c.company for c in changes if c.contact is None and c.company}),
+            "companies": sorted({c.company for c in changes if c.contact is None and c.company}
+                                | merged_companies),
             "owners": sorted({o for c in changes for o in c.owners}),
             "kinds": sorted({c.kind for c in changes})}

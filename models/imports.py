@@ -45,6 +45,7 @@ from .db import BaseModel, database
 from .distribution import DistributionFlow, next_owners
 from .rules import Actor, RuleViolation
 from .schema import N_, Category, Company, Contact, User, now
+from .schema import name_key as matching_key
 from .values import PHONE_PATTERN, clean_email, clean_name, clean_url, has_visible_character
 from .webforms import (CONTROL_CHARACTERS, UTM_FIELDS, UTM_MAX, category_for,
                        company_name_for, find_company_by_name, find_contact_by_email,
@@ -580,7 +581,8 @@ def fail_import(job_id, message):
 # --- The plan: what each row does, worked out once --------------------------------------------
 
 def _key(text):
-    return (text or "").strip().casefold()
+    """Names and e-mail addresses as matching compares them (models.schema.name_key)."""
+    return matching_key(text)
 
 
 CHUNK_ROWS = 500  # companies and contacts written per transaction

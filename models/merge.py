@@ -14,14 +14,14 @@ kept once. The duplicate is removed, its id redirects to the survivor
 follow by their triggers. One transaction; refused when either record
 changed since the merge page was opened (their versions).
 """
-from peewee import SQL, CharField, CompositeKey, DateTimeField, IntegerField, fn
+from peewee import SQL, CharField, CompositeKey, DateTimeField, IntegerField, chunked, fn
 
 from . import selections, webforms  # noqa: F401 - their tables reference contacts and companies
 from .audit import record_audit
 from .db import BaseModel, database
-from .engine import set_owner
+from .engine import BATCH, NOT_ACTIVE, reset_to_initial_status, set_lead_status, set_owner
 from .errors import RuleViolation
-from .schema import N_, Company, Contact, History, User, now
+from .schema import N_, Category, Company, Contact, History, LeadStatus, User, name_key, now
 
 MERGERS = ("admin", "manager")  # anyone's records; reps their own leads
 MOST_SUGGESTIONS = 10
@@ -29,7 +29,7 @@ MOST_SUGGESTIONS = 10
 CONTACT_FIELDS = {
     "first_name": N_("First name"), "last_name": N_("Last name"), "title": N_("Title"),
     "email": N_("E-mail"), "phone": N_("Phone"), "owner": N_("Owner"),
-    "utm_source": N_("UTM source"), "utm_medium": N_("UTM medium"),
+    "lead_status": N_("Lead status"), "utm_source": N_("UTM source"), "utm_medium": N_("UTM medium"),
     "utm_campaign": N_("UTM campaign"), "utm_term": N_("UTM term"),
     "utm_content": N_("UTM content"),
 }
@@ -66,6 +66,13 @@ def version_of(record):
     return f"{getattr(record, 'version', 0)}-{stamp}"
 
 
+def lead_status_choosable(survivor):
+    """R8: the survivor may take the other's lead status only while lead status is active
+    for its company's category."""
+    return (Category.select().join(Company, on=(Company.category == Category.id))
+            .where(Company.id == survivor.company_id).get().lead_status_active)
+
+
 def may_merge(user, records):
     """R28: managers and admins merge anything; a rep only leads that are all theirs."""
     if user is None:
@@ -88,9 +95,9 @@ def duplicate_contacts(contact):
 
 
 def duplicate_companies(company):
-    """Live companies with the same name, any letter case."""
+    """Live companies with the same name, any letter case (Å and å too)."""
     return (Company.select()
-            .where(fn.LOWER(Company.name) == company.name.lower(), Company.id != company.id)
+            .where(Company.name_key == name_key(company.name), Company.id != company.id)
             .order_by(Company.id).limit(MOST_SUGGESTIONS))
 
 
@@ -163,23 +170,62 @@ def merge(entity, survivor_id, loser_id, choices, versions, actor):
         if owner != survivor.owner_id:
             new_owner = User.get_or_none(User.id == owner) if owner else None
             set_owner([survivor.id], new_owner, actor, model=model)
+        if "lead_status" in values:
+            _take_lead_status(survivor, values.pop("lead_status"),
+                              choices.get("lead_status") == "loser", actor)
+        moving_in = _contacts_moving_in(survivor, loser) if entity == "companies" else []
         _repoint(model, loser.id, survivor.id)
         model.delete().where(model.id == loser.id).execute()
         (MergeRedirect.update(new_id=survivor.id)
          .where(MergeRedirect.entity == entity, MergeRedirect.new_id == loser.id).execute())
         MergeRedirect.insert(entity=entity, old_id=loser.id, new_id=survivor.id).execute()
+        if moving_in:
+            # R10, as for a category change: the duplicate's contacts come from a
+            # category where lead status was not active into one where it is.
+            for batch in chunked(moving_in, BATCH):
+                reset_to_initial_status(Contact.id.in_(batch), actor)
         values["updated_at"] = now()
+        if "name" in values:
+            values["name_key"] = name_key(values["name"])
         values["version"] = model.version + 1
         model.update(**values).where(model.id == survivor.id).execute()
         company_id = survivor.company_id if entity == "contacts" else survivor.id
+        # from_owner: whose lead the duplicate was, so their open boards hear that
+        # its card is gone (models/feed.py reads the old id from source_label).
         History.insert(kind=History.MERGED, created_at=now(), company=company_id,
                        contact=survivor.id if entity == "contacts" else None,
+                       from_owner=loser.owner_id if entity == "contacts" else None,
                        actor=actor.user_id, source=actor.source,
                        source_label=str(loser.id)).execute()
         record_audit(actor, "records", "merged",
                      f"{'Contact' if entity == 'contacts' else 'Company'} {loser.id} → "
                      f"{survivor.id}")
     return model.get_by_id(survivor.id)
+
+
+def _take_lead_status(survivor, status_id, chosen, actor):
+    """The survivor takes the duplicate's lead status through the one status function
+    (R6, R8, R15-R20 apply, the history is written). Where lead status is not active
+    for the survivor (R8), a status the user chose is refused; one only filled in
+    because the survivor had none is left alone."""
+    if status_id is None:
+        return
+    status = LeadStatus.get_by_id(status_id)
+    report = set_lead_status([survivor.id], status, actor)
+    if chosen and any(reason == NOT_ACTIVE for _, reason in report.skipped):
+        raise RuleViolation(N_("The lead status cannot be set here: lead status is not "
+                               "active for this company's category. Nothing was merged."))
+
+
+def _contacts_moving_in(survivor, loser):
+    """R10: the duplicate company's contacts, when they move from a category where lead
+    status was not active into the survivor's, where it is; else none."""
+    categories = {c.id: c for c in Category.select().where(
+        Category.id.in_([survivor.category_id, loser.category_id]))}
+    if not categories[survivor.category_id].lead_status_active or \
+            categories[loser.category_id].lead_status_active:
+        return []
+    return [i for (i,) in Contact.select(Contact.id).where(Contact.company == loser.id).tuples()]
 
 
 def _column(model, name):

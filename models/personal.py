@@ -36,6 +36,63 @@ PERSONAL_FIELDS = {
 }
 
 
+# The readable page names each table and field of the export in the reader's
+# language (the JSON keeps the keys). A key shared by several tables means the
+# same in each; a table added later adds its own with register_labels.
+TABLE_LABELS = {
+    "activity": N_("Activities"), "history": N_("History"), "sale": N_("Sales"),
+    "selection_member": N_("Selection memberships"),
+    "web_form_submission": N_("Web-form messages"),
+}
+FIELD_LABELS = {
+    "id": N_("Number"), "company": N_("Company"), "contact": N_("Contact"),
+    "first_name": N_("First name"), "last_name": N_("Last name"), "title": N_("Title"),
+    "email": N_("E-mail"), "phone": N_("Phone"), "owner": N_("Owner"),
+    "lead_status": N_("Lead status"), "status_changed_at": N_("Lead status since"),
+    "utm_source": N_("UTM source"), "utm_medium": N_("UTM medium"),
+    "utm_campaign": N_("UTM campaign"), "utm_term": N_("UTM term"),
+    "utm_content": N_("UTM content"), "created_at": N_("Created"),
+    "updated_at": N_("Last changed"), "version": N_("Version"),
+    "deleted_at": N_("Deleted"), "deleted_by": N_("Deleted by"),
+    "deleted_with_company": N_("Deleted with its company"), "erased_at": N_("Erased"),
+    "next_step_at": N_("Next step due"), "next_step_text": N_("Next step"),
+    "last_activity_at": N_("Last activity"),
+    # activities
+    "kind": N_("Kind"), "author": N_("Written by"), "text": N_("Text"), "due_at": N_("Due"),
+    "done_at": N_("Done at"), "done_by": N_("Done by"), "source": N_("Made by"),
+    "source_label": N_("Made by (name)"),
+    # history
+    "actor": N_("Changed by"), "from_status": N_("From lead status"),
+    "from_status_since": N_("In that status since"), "to_status": N_("To lead status"),
+    "from_category": N_("From category"), "to_category": N_("To category"),
+    "from_owner": N_("From owner"), "to_owner": N_("To owner"),
+    # sales
+    "amount": N_("Amount"), "currency": N_("Currency"), "sale_date": N_("Date"),
+    "status": N_("Status"),
+    # selection memberships
+    "selection": N_("Selection"), "added_at": N_("Added"),
+    # web-form messages
+    "form": N_("Web form"), "created_contact": N_("Created the contact"),
+    "ip_hash": N_("Sender's address (hashed)"), "payload": N_("What was sent"),
+}
+
+
+def register_labels(table_name, table_label, **field_labels):
+    """Name a table added later (and its fields) on the readable page."""
+    TABLE_LABELS[table_name] = table_label
+    FIELD_LABELS.update(field_labels)
+
+
+def field_label(key):
+    """The untranslated readable name of an exported field (its key when it has none)."""
+    return FIELD_LABELS.get(key, key)
+
+
+def table_label(name):
+    """The untranslated readable name of an exported table."""
+    return TABLE_LABELS.get(name, name)
+
+
 def register_personal_fields(model, *fields):
     """Mark more fields of `model` (a table referencing contacts) as personal text."""
     PERSONAL_FIELDS[model] = tuple(dict.fromkeys((*PERSONAL_FIELDS.get(model, ()), *fields)))

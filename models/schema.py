@@ -1,5 +1,6 @@
 """The tables of Tavla. Rules that change them live in models/rules.py."""
 import datetime
+import unicodedata
 
 from peewee import (BooleanField, CharField, DateField, DateTimeField, DecimalField,
                     ForeignKeyAccessor, ForeignKeyField, IntegerField, TextField)
@@ -15,6 +16,13 @@ def N_(text):
 
 def now():
     return datetime.datetime.now().replace(microsecond=0)
+
+
+def name_key(text):
+    """A name as duplicate matching compares it: Unicode case folded ("Åkesson AB" and
+    "åkesson ab" alike, which SQLite's LOWER() is not), one form of each letter
+    (NFKC) and single spaces. The one function that fills `Company.name_key`."""
+    return " ".join(unicodedata.normalize("NFKC", text or "").casefold().split())
 
 
 # R1: the fixed category groups, in display order. The code is stored on the
@@ -184,25 +192,30 @@ class SoftDeleted:
 
 
 class _RecordKeyAccessor(ForeignKeyAccessor):
-    """A row that points at a deleted contact or company (a sale, a web-form message,
-    a history row) still reads it when followed (`sale.contact`), with its
-    `deleted_at` set, instead of failing: the lookup goes through everything()."""
+    """Follows a RecordKey through everything(): a deleted record is read, with its
+    `deleted_at` set, instead of failing."""
 
     def get_rel_instance(self, instance):
         value = instance.__data__.get(self.name)
-        if (issubclass(self.rel_model, SoftDeleted) and value is not None
-                and self.name not in instance.__rel__ and self.field.lazy_load):
+        if value is not None and self.name not in instance.__rel__ and self.field.lazy_load:
             instance.__rel__[self.name] = (self.rel_model.everything()
                                            .where(self.field.rel_field == value).get())
         return super().get_rel_instance(instance)
 
 
-# Every foreign key of the app (also tables other modules add later) reads through it.
-ForeignKeyField.accessor_class = _RecordKeyAccessor
+class RecordKey(ForeignKeyField):
+    """A foreign key to a contact or a company (SoftDeleted). A row that points at a
+    deleted one (a sale, a web-form message, a history row) still reads it when
+    followed (`sale.contact`). Every key to Contact or Company is one
+    (tests/models/test_database.py checks the app's tables)."""
+    accessor_class = _RecordKeyAccessor
 
 
 class Company(SoftDeleted, BaseModel):
     name = CharField(index=True)
+    # name_key(name), kept by every writer (save, the engine's inserts and updates,
+    # the demo, merge): duplicates are matched on it, by index, on both databases.
+    name_key = CharField(default="", index=True)
     category = ForeignKeyField(Category, backref="companies", index=True)
     owner = ForeignKeyField(User, null=True, backref="companies", index=True)
     phone = CharField(default="")
@@ -218,10 +231,14 @@ class Company(SoftDeleted, BaseModel):
     # Raised by every change through the rules, so a stale write is refused (R31).
     version = IntegerField(default=0)
 
+    def save(self, *args, **kwargs):
+        self.name_key = name_key(self.name)
+        return super().save(*args, **kwargs)
+
 
 class Contact(SoftDeleted, BaseModel):
     # Indexes: see migrations (0025 keeps only the longest of those sharing a prefix).
-    company = ForeignKeyField(Company, backref="contacts", index=False)
+    company = RecordKey(Company, backref="contacts", index=False)
     first_name = CharField()
     last_name = CharField(index=True)
     title = CharField(default="")
@@ -303,9 +320,9 @@ class History(BaseModel):
 
     kind = CharField()
     created_at = DateTimeField(default=now)
-    company = ForeignKeyField(Company, backref="history", on_delete="CASCADE", index=False)
-    contact = ForeignKeyField(Contact, null=True, backref="history", on_delete="CASCADE",
-                              index=False)
+    company = RecordKey(Company, backref="history", on_delete="CASCADE", index=False)
+    contact = RecordKey(Contact, null=True, backref="history", on_delete="CASCADE",
+                        index=False)
     from_status = ForeignKeyField(LeadStatus, null=True, backref="+", index=False)
     # Since when the contact had `from_status` (its status date before this
     # change): undo puts it back, and it is the time spent in that status.
@@ -373,8 +390,8 @@ CURRENCIES = ("SEK", "NOK", "DKK", "EUR", "USD")
 
 class Sale(BaseModel):
     """R14: a deal under a company, optionally with one of its contacts."""
-    company = ForeignKeyField(Company, backref="sales", on_delete="CASCADE")
-    contact = ForeignKeyField(Contact, null=True, backref="sales", on_delete="SET NULL")
+    company = RecordKey(Company, backref="sales", on_delete="CASCADE")
+    contact = RecordKey(Contact, null=True, backref="sales", on_delete="SET NULL")
     title = CharField()
     amount = DecimalField(max_digits=14, decimal_places=2)
     currency = CharField(default="SEK")
@@ -390,7 +407,7 @@ class SaleEvent(BaseModel):
     REGISTERED = "registered"
     kind = CharField()
     sale = ForeignKeyField(Sale, backref="events", on_delete="CASCADE")
-    company = ForeignKeyField(Company, backref="+", on_delete="CASCADE")
+    company = RecordKey(Company, backref="+", on_delete="CASCADE")
     actor = ForeignKeyField(User, null=True, backref="+")
     created_at = DateTimeField(default=now)
 
@@ -423,7 +440,7 @@ class CategorySuggestion(BaseModel):
     """R17: a rule's proposal waiting for a user to accept, change or decline it."""
     PENDING, ACCEPTED, DECLINED = "pending", "accepted", "declined"
 
-    company = ForeignKeyField(Company, backref="suggestions", on_delete="CASCADE")
+    company = RecordKey(Company, backref="suggestions", on_delete="CASCADE")
     rule = ForeignKeyField(CategorizationRule, null=True, backref="+", on_delete="SET NULL")
     from_category = ForeignKeyField(Category, backref="+")
     proposed_category = ForeignKeyField(Category, backref="+")
@@ -446,8 +463,8 @@ class Activity(BaseModel):
     """R24: a note, call, meeting or follow-up on a contact (and its company) or on a
     company alone. A follow-up has a due time, an owner and is done or not."""
     kind = CharField()
-    company = ForeignKeyField(Company, backref="activities", on_delete="CASCADE")
-    contact = ForeignKeyField(Contact, null=True, backref="activities", on_delete="CASCADE")
+    company = RecordKey(Company, backref="activities", on_delete="CASCADE")
+    contact = RecordKey(Contact, null=True, backref="activities", on_delete="CASCADE")
     author = ForeignKeyField(User, null=True, backref="+")
     owner = ForeignKeyField(User, null=True, backref="+")
     text = TextField(default="")

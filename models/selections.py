@@ -12,7 +12,7 @@ from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, Text
 
 from .db import BaseModel, database
 from .rules import RuleViolation
-from .schema import N_, Company, Contact, User, now
+from .schema import N_, Company, Contact, RecordKey, User, now
 from .search import ENTITIES, Criteria, Matches, parse_criteria, run_criteria
 from .values import clean_name
 
@@ -50,8 +50,8 @@ class Selection(BaseModel):
 class SelectionMember(BaseModel):
     """One contact or company of a static selection."""
     selection = ForeignKeyField(Selection, backref="members", on_delete="CASCADE")
-    contact = ForeignKeyField(Contact, null=True, backref="+", on_delete="CASCADE")
-    company = ForeignKeyField(Company, null=True, backref="+", on_delete="CASCADE")
+    contact = RecordKey(Contact, null=True, backref="+", on_delete="CASCADE")
+    company = RecordKey(Company, null=True, backref="+", on_delete="CASCADE")
     added_at = DateTimeField(default=now)
 
     class Meta:

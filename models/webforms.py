@@ -33,7 +33,7 @@ from .audit import describe_changes, record_audit
 from .db import BaseModel, database, is_sqlite
 from .distribution import DistributionFlow, next_owners, record_assignment
 from .rules import Actor, RuleViolation, create_company, create_contact
-from .schema import N_, POTENTIAL, Category, Company, Contact, now
+from .schema import N_, POTENTIAL, Category, Company, Contact, RecordKey, name_key, now
 from .values import (PHONE_PATTERN, clean_name, clean_text, clean_url, has_visible_character,
                      is_valid_email)
 
@@ -133,8 +133,8 @@ class WebForm(BaseModel):
 class WebFormSubmission(BaseModel):
     """One submission, kept with its own UTM values even when the contact existed."""
     form = ForeignKeyField(WebForm, backref="submissions", on_delete="CASCADE")
-    contact = ForeignKeyField(Contact, null=True, backref="+", on_delete="SET NULL")
-    company = ForeignKeyField(Company, null=True, backref="+", on_delete="SET NULL")
+    contact = RecordKey(Contact, null=True, backref="+", on_delete="SET NULL")
+    company = RecordKey(Company, null=True, backref="+", on_delete="SET NULL")
     created_contact = BooleanField(default=False)
     payload = TextField(default="{}")
     utm_source = CharField(default="")
@@ -227,9 +227,9 @@ def find_contact_by_email(email):
 
 
 def find_company_by_name(name):
-    """The oldest company with this name, any letter case."""
+    """The oldest company with this name, any letter case (Å and å too)."""
     return (Company.select()
-            .where(fn.LOWER(Company.name) == name.lower())
+            .where(Company.name_key == name_key(name))
             .order_by(Company.id).first())
 
 

@@ -5,9 +5,11 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from models import Actor, Company, Contact, RuleViolation, User, paginate
-from models.merge import ENTITIES, may_merge, merge, possible_duplicates, version_of
+from models.merge import (ENTITIES, lead_status_choosable, may_merge, merge,
+                          possible_duplicates, version_of)
 
 from .common import int_arg, page_number, render, rule_message
+from .i18n import status_name
 
 bp = Blueprint("merge", __name__)
 
@@ -73,7 +75,8 @@ def merge_page(entity):
 
 
 def rows(entity, survivor, loser):
-    """(field, label, survivor's value, loser's value, default pick) for the form."""
+    """(field, label, survivor's value, loser's value, default pick) for the form; the
+    lead status only where the survivor's category has it active (R8)."""
     _, fields = ENTITIES[entity]
     owners = {u.id: u.name for u in User.select().where(
         User.id.in_([i for i in (survivor.owner_id, loser.owner_id) if i]))}
@@ -81,6 +84,11 @@ def rows(entity, survivor, loser):
     for name, label in fields.items():
         if name == "owner":
             mine, theirs = owners.get(survivor.owner_id, ""), owners.get(loser.owner_id, "")
+        elif name == "lead_status":
+            if not lead_status_choosable(survivor):
+                continue
+            mine, theirs = (status_name(c.lead_status_id) if c.lead_status_id else ""
+                            for c in (survivor, loser))
         else:
             mine, theirs = getattr(survivor, name), getattr(loser, name)
         pick = "loser" if (not mine and theirs) else "survivor"

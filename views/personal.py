@@ -6,7 +6,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from models import Actor, RuleViolation
-from models.personal import erase_person, export_person, find_person
+from models.personal import erase_person, export_person, field_label, find_person, table_label
 
 from .common import render, role_required, rule_message
 from .errors import error_response
@@ -31,7 +31,8 @@ def show(contact_id):
     """Everything held about the person, readable, with the download and erase buttons."""
     contact = person_or_404(contact_id)
     data = export_person(contact.id, actor())
-    return render("personal/show.html", contact=contact, data=data)
+    return render("personal/show.html", contact=contact, data=data, field_label=field_label,
+                  table_label=table_label)
 
 
 @bp.get("/contacts/<int:contact_id>/personal-data.json")

@@ -334,3 +334,27 @@ def test_a_card_drags_by_its_name_and_a_click_on_the_name_opens_it(page):
     htmx_settled(page)
     page.locator(f"#card-{bo.id} .card-name").click()
     expect(page.get_by_role("heading", name="Bo Ek")).to_be_visible()
+
+
+def test_r28_a_merged_away_card_leaves_another_open_board_live(page, browser, live_server,
+                                                               artifacts):
+    anna, _, _ = setup_board()
+    models.database.connect(reuse_if_open=True)
+    rep = User.get(User.email == "rita@example.test")
+    twin = create_contact(Company.get_by_id(anna.company_id), Actor(rep), first_name="anna",
+                          last_name="berg", email="anna@fjallbo.se", owner=rep)
+    models.database.close()
+    other = browser.new_context(base_url=live_server).new_page()
+    sign_in(other)
+    other.get_by_role("link", name="Board", exact=True).click()
+    expect(column(other, "Open").locator(".card")).to_have_count(4)
+    htmx_settled(other)
+    sign_in(page)
+    page.goto(f"/merge/contacts?survivor={anna.id}&loser={twin.id}")
+    page.get_by_role("button", name="Merge", exact=True).click()
+    expect(page.get_by_text("Merged: one record now holds everything")).to_be_visible()
+    # The other tab drops the duplicate's card without a reload (waited for, not timed).
+    expect(other.locator(f"#card-{twin.id}")).to_have_count(0, timeout=30_000)
+    expect(column(other, "Open").locator(".count")).to_have_text("3")
+    expect(other.locator(f"#card-{anna.id}")).to_be_visible()
+    other.screenshot(path=artifacts / "merged-card-gone.png")

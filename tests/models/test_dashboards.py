@@ -694,3 +694,74 @@ def test_r24_days_since_the_last_activity_equal_their_drill_downs(story):
     assert after["total"] == data["total"] - 1
     assert [bar.label for bar in after["bars"]] == ["14–27", "28–55", "56+"]
     assert_drills_agree("quiet", after, params, ctx)
+
+
+# --- Deleted records (R27) ----------------------------------------------------------------
+
+def every_figure(story):
+    """{kind: figures} of every kind of tile with its defaults, each checked against its
+    drill-down (median days has none per figure: its stays are history)."""
+    shown = {}
+    for kind in CATALOGUE:
+        data, params, ctx = tile(story, kind)
+        if kind == "median_days":
+            shown[kind] = medians(data)
+            continue
+        assert_drills_agree(kind, data, params, ctx)
+        shown[kind] = figures(kind, data)
+    return shown
+
+
+def test_r27_deleted_records_leave_every_tile_and_drill_down_and_come_back(story):
+    """A tile's numbers equal its drill-down's after a delete and after the restore; the
+    deleted contact and company are counted nowhere, and the restore gives every number
+    back."""
+    from models.trash import delete_company, delete_contact, restore_company, restore_contact
+    before = every_figure(story)
+    manager = Actor(story.mona)
+    delete_contact(story.axel.id, manager)  # Qualified at Alfa, Rolf's, from linkedin
+    delete_company(story.beta.id, manager)  # an MQL with Bea (Contacting) and Bo (Open)
+    after = every_figure(story)
+    for kind in ("status_counts", "category_counts", "group_counts", "funnel", "utm",
+                 "rep_status", "median_days"):
+        assert after[kind] != before[kind], kind
+    statuses = dict(figures("status_counts", tile(story, "status_counts")[0]))
+    assert statuses[status_key(story, "Qualified")] == \
+        dict(before["status_counts"])[status_key(story, "Qualified")] - 1
+    assert statuses["total"] == dict(before["status_counts"])["total"] - 3
+    assert dict(after["funnel"])["stage:0"] == dict(before["funnel"])["stage:0"] - 1
+    restore_company(story.beta.id, manager)
+    restore_contact(story.axel.id, manager)
+    assert every_figure(story) == before
+
+
+def test_r27_a_deleted_contact_s_history_leaves_the_funnel(story):
+    """The funnel counts a company at a stage only by the history of its live contacts:
+    Alfa reached Qualified only through Axel."""
+    from models.trash import delete_contact
+    stages = ["status:%d" % story.st["Qualified"].id]
+    data, params, ctx = tile(story, "funnel", stages=["group:potential", *stages])
+    qualified = data["stages"][1]["count"]
+    delete_contact(story.axel.id, Actor(story.mona))
+    data, params, ctx = tile(story, "funnel", stages=["group:potential", *stages])
+    assert data["stages"][1]["count"] == qualified - 1
+    assert_drills_agree("funnel", data, params, ctx)
+
+
+def test_r28_kept_figures_are_computed_anew_after_a_merge(story, cache):
+    """A merge removes a lead from the counts: the figures kept for open dashboards (also
+    of the duplicate's owner alone) are not reused."""
+    from models.merge import merge, version_of
+    for user, scope in ((story.mona, "all"), (story.rolf, "me")):
+        ctx = TileContext(user, today=TODAY)
+        params = validate_params("status_counts", {"scope": scope}, ctx)
+        kept(cache, "status_counts", params, ctx)
+        assert not kept(cache, "status_counts", params, ctx)[1]
+    anna, axel = Contact.get_by_id(story.anna.id), Contact.get_by_id(story.axel.id)
+    merge("contacts", anna.id, axel.id, {}, (version_of(anna), version_of(axel)),
+          Actor(story.mona))
+    for user, scope in ((story.mona, "all"), (story.rolf, "me")):
+        ctx = TileContext(user, today=TODAY)
+        params = validate_params("status_counts", {"scope": scope}, ctx)
+        fresh, computed = kept(cache, "status_counts", params, ctx)
+        assert computed and fresh.data == compute_tile("status_counts", params, ctx)

@@ -211,3 +211,9 @@ def test_r25_demo_reps_have_follow_ups_some_overdue_some_today(demo):
     assert any(f.due_at.date() == TODAY for f in follow_ups)
     assert Contact.select().where(Contact.next_step_at.is_null(False)).count() == \
         len({f.contact_id for f in follow_ups})
+
+
+def test_demo_companies_carry_their_duplicate_matching_key(demo):
+    from models.schema import name_key
+    rows = list(Company.select(Company.name, Company.name_key).tuples())
+    assert rows and all(key == name_key(name) for name, key in rows)

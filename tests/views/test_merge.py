@@ -72,3 +72,30 @@ def test_r28_possible_duplicates_list_costs_the_same_queries(client, sample, use
     with count_queries() as many:
         client.get("/contacts/duplicates")
     assert many.count == few.count
+
+
+def test_r28_r8_the_screen_offers_the_lead_status_and_the_survivor_takes_it(client, sample,
+                                                                             users):
+    from models import LeadStatus, set_lead_status
+    anna, twin = sample["anna"], twin_of_anna(sample, users)
+    set_lead_status(Contact.get_by_id(twin.id), LeadStatus.get(name="Qualified"),
+                    Actor(users["rep"]))
+    twin = Contact.get_by_id(twin.id)
+    page = client.get(f"/merge/contacts?survivor={anna.id}&loser={twin.id}").data.decode()
+    assert 'name="pick_lead_status" value="loser"' in page and "Qualified" in page
+    response = client.post("/merge/contacts", data={
+        "survivor": anna.id, "loser": twin.id, "pick_lead_status": "loser",
+        "survivor_version": version_of(Contact.get_by_id(anna.id)),
+        "loser_version": version_of(twin)})
+    assert response.status_code == 302
+    assert Contact.get_by_id(anna.id).lead_status.name == "Qualified"
+    assert "Lead status changed from" in client.get(f"/contacts/{anna.id}").data.decode()
+
+
+def test_r8_no_lead_status_to_choose_where_it_is_not_active(manager_client, sample, users):
+    customer = create_company(Actor(users["rep"]), name="Kund AB",
+                              category=Category.get(name="Customer"))
+    one = create_contact(customer, Actor(users["rep"]), first_name="Eva", last_name="Holm")
+    two = create_contact(customer, Actor(users["rep"]), first_name="eva", last_name="holm")
+    page = manager_client.get(f"/merge/contacts?survivor={one.id}&loser={two.id}")
+    assert page.status_code == 200 and "pick_lead_status" not in page.data.decode()

@@ -81,3 +81,35 @@ def test_r29_a_deleted_person_can_be_exported_and_erased(admin_client, sample):
     assert admin_client.get(f"/contacts/{anna.id}/personal-data.json").status_code == 200
     assert admin_client.post(f"/contacts/{anna.id}/erase").status_code == 302
     assert admin_client.get("/contacts/99999999999/personal-data").status_code == 404
+
+
+def test_r29_the_readable_page_names_every_field_in_the_readers_language(app, admin_client,
+                                                                        sample):
+    """Human labels, not column names: in English, Swedish and Norwegian."""
+    import html
+    import re
+
+    from models.personal import FIELD_LABELS, TABLE_LABELS
+    from models.schema import Contact as ContactModel
+
+    from .conftest import make_user, sign_in
+    anna = sample["anna"]
+    submission_of(anna)
+    # Every field of the contact and of every table referencing it has a label.
+    for field in ContactModel._meta.backrefs:
+        assert field.model._meta.table_name in TABLE_LABELS
+        assert set(field.model._meta.fields) <= set(FIELD_LABELS), field.model
+    assert set(ContactModel._meta.fields) <= set(FIELD_LABELS)
+    expected = {"en": ("First name", "UTM source", "Web-form messages", "Changed by"),
+                "sv": ("Förnamn", "UTM-källa", "Meddelanden från webbformulär", "Ändrad av"),
+                "nb": ("Fornavn", "UTM-kilde", "Meldinger fra webskjema", "Endret av")}
+    for language, labels in expected.items():
+        make_user(f"admin-{language}@example.test", "admin", language=language)
+        page = sign_in(app.test_client(), f"admin-{language}@example.test").get(
+            f"/contacts/{anna.id}/personal-data").data.decode()
+        headings = [html.unescape(h) for h in re.findall(r"<(?:dt|th)>([^<]*)<", page)]
+        for label in labels:
+            assert label in headings or f"<h2>{label} " in html.unescape(page), \
+                (language, label)
+        for raw in ("first_name", "utm_source", "web_form_submission", "actor"):
+            assert raw not in headings and f"<h2>{raw} " not in page, (language, raw)
