@@ -104,3 +104,38 @@ def test_a_lists_numbers_say_what_they_count_on_a_phone(browser, live_server, ar
         page.screenshot(path=artifacts / f"companies-list-{language}-{viewport['width']}.png")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESK], ids=["390", "1440"])
+@pytest.mark.parametrize("language", ["en", "sv"])
+def test_companies_list_sorts_by_a_heading_and_filters_by_category(
+        browser, live_server, artifacts, viewport, language):
+    """Sorted by number of contacts (twice: descending), then filtered by category: the
+    sort stays; on a phone the sort is reached from the headings too (they are hidden)."""
+    setup_rep(language)
+    models.database.connect(reuse_if_open=True)
+    rep = User.get(User.email == "rita@example.test")
+    create_company(Actor(rep), name="Aalto Oy", category=Category.get(name="Customer"), owner=rep)
+    models.database.close()
+    contacts = TEXTS[language]["contacts"]
+    context, page = signed_in(browser, live_server, viewport)
+    try:
+        page.goto("/companies")
+        names = page.locator("table.list tbody tr td:first-child a")
+        expect(names).to_have_text(["Aalto Oy", "Fjällbo AB"])
+        page.goto("/companies?sort=contacts")  # what the heading's link asks for
+        htmx_settled(page)
+        if viewport is DESK:
+            page.locator("thead").get_by_role("link", name=contacts).click()
+            expect(page).to_have_url(f"{live_server}/companies?sort=-contacts&q=")
+        else:
+            page.goto("/companies?sort=-contacts")
+        expect(names).to_have_text(["Fjällbo AB", "Aalto Oy"])
+        htmx_settled(page)
+        page.locator("select[name=category]").select_option(label="Lead")
+        expect(names).to_have_text(["Fjällbo AB"])
+        assert "sort=-contacts" in page.url and "category=" in page.url
+        assert fits(page)
+        page.screenshot(path=artifacts / f"companies-sorted-{language}-{viewport['width']}.png")
+    finally:
+        context.close()
