@@ -27,7 +27,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from peewee import JOIN, PostgresqlDatabase, fn
+from peewee import JOIN, Desc, PostgresqlDatabase, fn
 
 from .db import database
 from .pagination import Page
@@ -122,6 +122,7 @@ class CompanySearch:
     category_ids: list = field(default_factory=list)
     category_groups: list = field(default_factory=list)
     owner_ids: list = field(default_factory=list)
+    sort: str = "name"  # a key of COMPANY_SORTS, "-" before it for descending
 
 
 def _contact_count():
@@ -140,8 +141,9 @@ def companies_with_relations():
 
 
 def search_companies(criteria):
-    """Companies with category, owner and their number of contacts, by name."""
-    query = companies_with_relations().order_by(Company.name, Company.id)
+    """Companies with category, owner and their number of contacts, in the criteria's
+    sort (by name unless it names a column of COMPANY_SORTS)."""
+    query = companies_with_relations().order_by(*sort_keys("companies", criteria.sort))
     c = criteria
     if c.text.strip():
         query = query.where(Company.name.contains(c.text.strip()))
@@ -617,6 +619,9 @@ COMPANY_SORTS = {
     "city": (Company.city,),
     "country": (Company.country,),
     "created": (Company.created_at,),
+    "changed": (Company.updated_at,),
+    # Counted per row by the same correlated subquery the lists show.
+    "contacts": (_contact_count(),),
 }
 
 
@@ -626,7 +631,7 @@ def sort_keys(entity, sort):
     descending = sort.startswith("-") if sort else False
     keys = sorts.get((sort or "").lstrip("-"), sorts["name"])
     if descending:
-        return [key.desc() for key in keys] + [model.id.desc()]
+        return [Desc(key) for key in keys] + [model.id.desc()]  # Desc: a subquery too
     return list(keys) + [model.id]
 
 

@@ -248,6 +248,37 @@
     if (board && shownColumn !== null) { showColumn(board, shownColumn); }
   });
 
+  // The board's side panel: a card's name opens the contact in #card-preview
+  // (?contact=<id> in the address bar, so Back closes it). Focus moves into the
+  // panel, and back to the card's name when it closes (its Close button,
+  // Escape, or Back, which redraws the page).
+  var previewedCard = null;
+
+  htmx.onLoad(function (root) {
+    var panel = root.id === "card-preview" ? root : root.querySelector && root.querySelector("#card-preview");
+    if (!panel) { return; }
+    if (panel.hasAttribute("data-preview")) {
+      previewedCard = panel.dataset.preview;
+      panel.focus();
+    } else if (previewedCard !== null) {
+      var name = document.querySelector("#card-" + previewedCard + " .card-name");
+      var section = name && name.closest("[data-column-section]");
+      previewedCard = null;
+      if (!name) { return; }
+      // On a phone the card may have moved to a column not shown: show it.
+      if (!section.classList.contains("shown")) {
+        showColumn(section.closest("[data-board]"), section.dataset.columnSection);
+      }
+      name.focus();
+    }
+  });
+
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape" || document.querySelector("dialog[open]")) { return; }
+    var close = document.querySelector("#card-preview[data-preview] [data-preview-close]");
+    if (close) { close.click(); }
+  });
+
   // Live redraws wait while a card is in the air or a drop is being saved.
   document.addEventListener("htmx:beforeRequest", function (evt) {
     if (evt.detail.elt.matches && evt.detail.elt.matches("[data-board]") && boardBusy) {

@@ -25,6 +25,7 @@ from models.tally import tally_counts
 from models.values import as_int
 
 from .common import get_or_404, int_arg, page_number, render, rule_message, wants_fragment
+from .contacts import contact_card_context
 from .errors import error_response
 from .i18n import category_name, list_names, status_name
 
@@ -217,6 +218,8 @@ def card_labels(settings):
     args = board_args(settings)
     return {
         "contact_url": url_for("contacts.show", contact_id=0)[:-1],
+        # A card's name opens the contact in the board's side panel (?contact=<id>).
+        "preview_url": url_for("board.index", **args) + ("&" if args else "?") + "contact=",
         "menu_url": url_for("board.menu_base"),
         "menu_query": "?" + urlencode(args) if args else "",
         "days": gettext("%(days)s d"),
@@ -249,20 +252,45 @@ def open_board():
     return g.board
 
 
+def card_preview(settings):
+    """The side panel's context for ?contact=<id>: the contact card's own (status, next
+    step, timeline, edited in place), or `contact` None when no such contact exists.
+    None when no card is previewed."""
+    if "contact" not in request.args:
+        return None
+    contact_id = int_arg("contact")
+    contact = None if contact_id is None else \
+        contacts_with_relations().where(Contact.id == contact_id).first()
+    context = contact_card_context(contact) if contact is not None else {}
+    return dict(context, contact=contact, close_url=url_for("board.index", **board_args(settings)))
+
+
 @bp.get("/board")
 @login_required
 def index():
-    """My leads (or a saved selection) as a board; it remembers the filter bar's choice."""
+    """My leads (or a saved selection) as a board; it remembers the filter bar's choice.
+
+    ?contact=<id> opens that contact in the side panel (a link to share; Back closes it).
+    """
     selection, settings = open_board()
-    try:
-        context = board_context(settings, selection)
-    except RuleViolation as error:  # a dynamic selection whose stored criteria went bad
-        return error_response(422, rule_message(error))
-    blocks = None
-    if request.headers.get("HX-Target") == "board-columns":
-        blocks = ["columns", "owner_filter", "not_shown"] + (
-            ["heading"] if selection is None else [])
-    return render("board/index.html", blocks, **context)
+    preview = card_preview(settings)
+    missing = preview is not None and preview["contact"] is None
+    if request.headers.get("HX-Target") == "card-preview" and wants_fragment():
+        # Only the panel (htmx swaps a 200 only): the columns are already on screen.
+        response = render("board/_preview.html", preview=preview)
+    else:
+        try:
+            context = board_context(settings, selection)
+        except RuleViolation as error:  # a dynamic selection whose stored criteria went bad
+            return error_response(422, rule_message(error))
+        blocks = None
+        if request.headers.get("HX-Target") == "board-columns":
+            blocks = ["columns", "owner_filter", "not_shown"] + (
+                ["heading"] if selection is None else [])
+        response = render("board/index.html", blocks, preview=preview, **context,
+                          status=404 if missing and not blocks else 200)
+    response.vary.add("HX-Target")
+    return response
 
 
 def more_cards(by, column_id, endpoint):
@@ -377,7 +405,8 @@ def menu(contact_id=None):
         endpoint, field = "board.move", "status"
         choices = [(s.id, status_name(s)) for s in board_statuses()
                    if s.id != contact.lead_status_id]
-    return render("board/_menu.html", contact=contact, action=url_for(endpoint, **args),
+    return render("board/_menu.html", card_field="contact", card_id=contact.id,
+                  card_dom_id=f"card-{contact.id}", action=url_for(endpoint, **args),
                   field=field, choices=choices, version=version)
 
 
@@ -579,11 +608,32 @@ def move_company_to():
         return error_response(409, rule_message(error))
     settings, query, selection = open_company_board()
     card = query.where(Company.id == company.id).first()
-    return render("board/_company_moved.html", company=card,
-                  counts=company_column_counts(query),
-                  categories=company_board_categories(),
-                  undo=company_undo(company, category, undo, "board.undo_company_card",
-                                    company_board_args(settings)))
+    response = render("board/_company_moved.html", company=card,
+                      board_args=company_board_args(settings),
+                      counts=company_column_counts(query),
+                      categories=company_board_categories(),
+                      undo=company_undo(company, category, undo, "board.undo_company_card",
+                                        company_board_args(settings)))
+    if request.form.get("via") == "menu":
+        # The card stays where it is after a menu move: the board redraws.
+        response.headers["HX-Trigger"] = "board-refresh"
+    return response
+
+
+@bp.get("/board/companies/menu/<int:company_id>")
+@login_required
+def company_menu(company_id):
+    """The "Move to…" choices of a company card: the other Potential customer categories."""
+    company = get_or_404(Company, company_id)
+    settings, _, _ = open_company_board()
+    shown = int_arg("shown")
+    choices = [(c.id, category_name(c)) for c in company_board_categories()
+               if c.id != company.category_id]
+    return render("board/_menu.html", card_field="company", card_id=company.id,
+                  card_dom_id=f"company-card-{company.id}",
+                  action=url_for("board.move_company_to", **company_board_args(settings)),
+                  field="category", choices=choices,
+                  version=company.category_id if shown is None else shown)
 
 
 def company_undo(company, category, undo, endpoint, args):

@@ -48,15 +48,29 @@ def company_query():
                        join_type=JOIN.LEFT_OUTER))
 
 
+# The companies list's sortable columns, in display order (keys of COMPANY_SORTS).
+LIST_SORTS = ("name", "category", "owner", "contacts", "changed")
+
+
 @bp.get("/companies")
 @login_required
 def index():
-    """Companies, searched by name and paged."""
+    """Companies, searched by name, filtered by category group, category and owner,
+    sorted by a column (?sort=, "-" first for descending) and paged."""
+    sort = request.args.get("sort", "")
     criteria = CompanySearch(text=request.args.get("q", "")[:200],
                              category_groups=[g for g in request.args.getlist("group")
-                                              if g in CATEGORY_GROUPS])
+                                              if g in CATEGORY_GROUPS],
+                             category_ids=int_list("category"), owner_ids=int_list("owner"),
+                             sort=sort if sort.lstrip("-") in LIST_SORTS else "name")
     page = paginate(search_companies(criteria), page_number(), per_page=25)
-    return render("companies/index.html", "results", criteria=criteria, page=page)
+    vocabulary = request_vocabulary()  # read once: the rows' category names use it too
+    return render("companies/index.html", "results", criteria=criteria, page=page,
+                  sorts=LIST_SORTS,
+                  categories=[c for c in vocabulary.categories.values() if not c.retired],
+                  owners=[u for u in vocabulary.users.values() if u.active],
+                  args=dict(q=criteria.text, group=criteria.category_groups,
+                            category=criteria.category_ids, owner=criteria.owner_ids))
 
 
 def contacts_tab_state(company):

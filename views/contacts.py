@@ -21,6 +21,12 @@ bp = Blueprint("contacts", __name__)
 
 def contact_card(contact, blocks=None, status=200, **extra):
     """Render the contact card, or the blocks an htmx request needs."""
+    return render("contacts/show.html", blocks, status=status,
+                  **contact_card_context(contact, **extra))
+
+
+def contact_card_context(contact, **extra):
+    """What the contact card (and the board's side panel showing it) needs."""
     active = lead_status_is_active(contact)
     messages = web_form_messages(contact=contact, limit=3)
     if "timeline" not in extra:
@@ -38,7 +44,7 @@ def contact_card(contact, blocks=None, status=200, **extra):
         proposal=None,
     )
     context.update(extra)
-    return render("contacts/show.html", blocks, status=status, **context)
+    return context
 
 
 @bp.get("/contacts/<int:contact_id>")

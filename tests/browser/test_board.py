@@ -320,7 +320,7 @@ def test_category_board_drop_says_what_moved_and_undo_puts_it_back(page, artifac
 
 def test_a_card_drags_by_its_name_and_a_click_on_the_name_opens_it(page):
     """The name is a link: dragging it moves the card, clicking it opens the contact
-    (item 5)."""
+    (item 5; in the board's side panel)."""
     anna, bo, _ = setup_board()
     sign_in(page)
     open_board(page)
@@ -333,7 +333,7 @@ def test_a_card_drags_by_its_name_and_a_click_on_the_name_opens_it(page):
     assert status_of(anna) == "Contacting"
     htmx_settled(page)
     page.locator(f"#card-{bo.id} .card-name").click()
-    expect(page.get_by_role("heading", name="Bo Ek")).to_be_visible()
+    expect(page.locator("#card-preview").get_by_role("heading", name="Bo Ek")).to_be_visible()
 
 
 def test_r28_a_merged_away_card_leaves_another_open_board_live(page, browser, live_server,

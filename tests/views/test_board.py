@@ -156,6 +156,31 @@ def test_stale_company_drop_is_refused(client, sample):
     assert response.status_code == 409 and b"moved by someone else" in response.data
 
 
+def test_company_cards_have_the_card_menu(client, sample):
+    """A company card carries the same ⋯ menu as a contact's: its choices load on opening."""
+    lead = sample["lead"]
+    page = client.get("/board/companies").data.decode()
+    assert f'hx-get="/board/companies/menu/{lead.id}?owner=all"' in page
+    assert 'aria-label="Actions for Fjällbo AB"' in page
+    menu = client.get(f"/board/companies/menu/{lead.id}", headers=HTMX).data.decode()
+    assert 'hx-post="/board/companies/move?owner=all"' in menu
+    assert f'hx-target="#company-card-{lead.id}"' in menu
+    assert f'name="company" value="{lead.id}"' in menu and 'name="category"' in menu
+    assert ">Opportunity<" in menu and ">Lead<" not in menu  # the other columns only
+    assert f'name="version" value="{category_id("Lead")}"' in menu
+    assert client.get("/board/companies/menu/424242", headers=HTMX).status_code == 404
+
+
+def test_r10_a_company_moved_by_its_menu_redraws_the_board(client, sample):
+    """A menu choice posts like a drop (same rules, R10) and the board redraws."""
+    lead = sample["lead"]
+    response = client.post("/board/companies/move", headers=HTMX, data={
+        "company": lead.id, "category": category_id("Opportunity"),
+        "version": category_id("Lead"), "via": "menu"})
+    assert response.status_code == 200 and response.headers["HX-Trigger"] == "board-refresh"
+    assert Company.get_by_id(lead.id).category.name == "Opportunity"
+
+
 @pytest.mark.parametrize("data", [{}, {"company": "x", "category": "1", "version": "1"},
                                   {"company": "1", "category": "4242", "version": "1"}])
 def test_bad_company_drops_change_nothing(client, sample, data):

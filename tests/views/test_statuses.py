@@ -104,7 +104,7 @@ def test_list_shows_initial_badge_tooltips_and_counts(admin_client, sample):
     open_row = re.search(r'<tr data-id="%d".*?</tr>' % status("Open").id, page, re.S).group()
     assert 'class="badge on">Initial<' in open_row
     assert "/retire" not in open_row and "Make initial" not in open_row
-    assert '<td class="num">2</td>' in open_row  # Anna and Bo
+    assert '<td class="num" data-label="All contacts">2</td>' in open_row  # Anna and Bo
     assert page.count(">Retire</button>") == 4 and page.count(">Make initial</button>") == 4
     assert 'data-sortable-url="/settings/lead-statuses/order"' in page
     assert 'data-sortable-target="#status-list"' in page
@@ -339,4 +339,4 @@ def test_lead_status_settings_say_what_they_count(admin_client, sample):
     Contact.update(lead_status=LeadStatus.get(name="Qualified")).execute()
     page = admin_client.get("/settings/lead-statuses/").data.decode()
     row = page.split('title="Meets the requirements')[1].split("</tr>")[0]
-    assert re.findall(r'<td class="num">(\d+)</td>', row) == ["3", "2"]
+    assert re.findall(r'<td class="num" data-label="[^"]+">(\d+)</td>', row) == ["3", "2"]

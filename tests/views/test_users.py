@@ -41,7 +41,8 @@ def test_list_shows_role_language_status_and_ownership(admin_client, sample, use
     rep_row = page[page.index(f'data-id="{users["rep"].id}"'):]
     rep_row = rep_row[:rep_row.index("</tr>")]
     # The rep owns the lead company and Anna.
-    assert '<td class="num">1</td>\n        <td class="num">1</td>' in rep_row
+    assert ('<td class="num" data-label="Companies">1</td>\n'
+            '        <td class="num" data-label="Contacts">1</td>') in rep_row
     assert "hx-confirm=" in page and "Reset password" in page
 
 
