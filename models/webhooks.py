@@ -95,6 +95,7 @@ def create_webhook(url, events, actor):
     events = [event for event in EVENTS if event in set(events or ())]
     if not events:
         raise RuleViolation(N_("Choose at least one event."), field="events")
+    _asked.update(at=0.0)  # this process wakes the sender from the next change on
     with database.atomic():
         latest = _latest_history_id()
         record_audit(Actor(actor), AREA, "created", url,
@@ -250,9 +251,23 @@ def deliver_due(at=None, post=None):
     return delivered
 
 
+ASK_EVERY_SECONDS = 5.0
+_asked = {"database": None, "at": 0.0, "answer": False}
+
+
 def webhooks_active():
-    """True when some subscription is active (a change then wakes the sender)."""
-    return Webhook.select().where(Webhook.active == True).exists()  # noqa: E712
+    """True when some subscription is active (a change then wakes the sender).
+
+    Asked of the database at most every ASK_EVERY_SECONDS per process and
+    database, so the commit of a drop rarely pays a query for it; a
+    subscription made in this process counts at once, one made in another
+    within those seconds (the minute's run sends what a wake-up missed).
+    """
+    seen = time.monotonic()
+    if _asked["database"] is not database.obj or seen - _asked["at"] > ASK_EVERY_SECONDS:
+        answer = Webhook.select().where(Webhook.active == True).exists()  # noqa: E712
+        _asked.update(database=database.obj, at=seen, answer=answer)
+    return _asked["answer"]
 
 
 def webhooks_busy():
