@@ -191,7 +191,9 @@ class ChunkPace:
 
     def __exit__(self, *exc):
         seconds = max(time.perf_counter() - self.started, 0.001)
-        wanted = self.size * min(max(CHUNK_SECONDS / seconds, 0.5), 2.0)
+        # Half the step (a square root): one slow chunk (a checkpoint running
+        # beside it) does not halve the next one.
+        wanted = self.size * min(max(CHUNK_SECONDS / seconds, 0.25), 4.0) ** 0.5
         self.size = int(min(max(wanted, self.default / 4), self.default * 4))
         return False
 
