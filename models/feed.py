@@ -350,6 +350,10 @@ class FeedHub:
                     elif change.kind == BULK:
                         self._gaps = [g for g in self._gaps if g[1] > change.id]
                     self._max_id = change.id
+                elif any(seen.id == change.id for _, seen in reversed(self._entries)):
+                    # Already here: a commit can come both by the catch-up read made
+                    # when listening starts and by its notification.
+                    continue
                 else:
                     self._gaps = [part for gap in self._gaps
                                   for part in _without(gap, change.id, change.id)]

@@ -86,6 +86,16 @@ def test_a_stream_further_behind_than_the_hub_remembers_is_told_so(db):
     assert [c.id for c in hub.changes_since(1)] == [2, 3, 4]
 
 
+def test_a_change_brought_twice_is_streamed_once(db):
+    """The catch-up read made when listening starts and the commit's notification can
+    both bring the same change: streams get it once; a late id still comes through."""
+    hub = FeedHub(models.database.obj)
+    hub.add([change(1), change(3)])
+    hub.add([change(3), change(1)])
+    hub.add([change(2)])
+    assert [c.id for c in hub.changes_since(0)] == [1, 3, 2]
+
+
 def test_a_late_id_is_remembered_so_a_reconnect_cannot_skip_it(db):
     """PostgreSQL hands out ids at INSERT: id 11 may commit after 12 was streamed."""
     hub = FeedHub(models.database.obj, gap_seconds=30)
