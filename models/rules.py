@@ -90,7 +90,7 @@ def update_company(company, actor, **fields):
             setattr(company, name, value)
         company.updated_at = now()
         # Only what changes: a version read earlier must not be written back.
-        company.save(only=[*fields, "updated_at"])
+        company.save(only=[*fields, "updated_at", "name_key"])  # save() keeps name_key
         (Company.update(version=Company.version + 1)
          .where(Company.id == company.id).execute())
         company.version = Company.get_by_id(company.id).version
