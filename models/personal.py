@@ -66,6 +66,7 @@ FIELD_LABELS = {
     "from_status_since": N_("In that status since"), "to_status": N_("To lead status"),
     "from_category": N_("From category"), "to_category": N_("To category"),
     "from_owner": N_("From owner"), "to_owner": N_("To owner"),
+    "activity_id": N_("Activity"), "activity_action": N_("What happened to the activity"),
     # sales
     "amount": N_("Amount"), "currency": N_("Currency"), "sale_date": N_("Date"),
     "status": N_("Status"),
