@@ -46,6 +46,7 @@ from .distribution import DistributionFlow, next_owners
 from .rules import Actor, RuleViolation
 from .schema import N_, Category, Company, Contact, User, now
 from .schema import name_key as matching_key
+from .selections import STATIC, Selection, add_imported
 from .values import PHONE_PATTERN, clean_email, clean_name, clean_url, has_visible_character
 from .webforms import (CONTROL_CHARACTERS, UTM_FIELDS, UTM_MAX, category_for,
                        company_name_for, find_company_by_name, find_contact_by_email,
@@ -168,6 +169,9 @@ class ImportJob(BaseModel):
     # how many chunks of it are saved: a stopped run goes on from there.
     plan = TextField(default="")
     saved_items = IntegerField(default=0)
+    # The static selection of the contacts this import created or updated (its
+    # owner's, made with the first chunk saved), which the report links to.
+    selection_id = IntegerField(null=True)
 
     @property
     def columns(self):
@@ -561,7 +565,8 @@ def run_import(job_id, on_chunk=None, progress=None):
         with database.atomic():
             if on_chunk:
                 on_chunk(index)
-            _save(job, plan, steps[index], actor, flow)
+            touched = _save(job, plan, steps[index], actor, flow)
+            _add_to_selection(job, touched)
             index += 1
             _set(job.id, saved_items=index)
         if progress:
@@ -721,16 +726,32 @@ def _plan(job, rows):
 
 
 def _save(job, plan, step, actor, flow):
-    """Write one chunk of the plan (inside the caller's transaction)."""
+    """Write one chunk of the plan (inside the caller's transaction); returns the ids of
+    the contacts it created or updated."""
     kind, start, end = step
     items = plan[kind][start:end]
     stamp = now()
     if kind == "contact_updates":
         engine.update_details(Contact, CONTACT_FIELDS + UTM_FIELDS, items, stamp)
-    elif kind == "company_updates":
+        return [item["id"] for item in items]
+    if kind == "company_updates":
         engine.update_details(Company, tuple(COMPANY_FIELDS.values()), items, stamp)
-    else:
-        _create(job, items, actor, flow, stamp)
+        return []
+    return _create(job, items, actor, flow, stamp)
+
+
+def _add_to_selection(job, contact_ids):
+    """Put the contacts a chunk created or updated into the import's static selection,
+    made (for the user who started the import) with the first chunk that has some."""
+    if not contact_ids or job.created_by_id is None:
+        return
+    if job.selection_id is None:
+        stamp = job.created_at.strftime("%Y-%m-%d %H:%M") if job.created_at else ""
+        selection = Selection.create(name=f"{job.label} {stamp}"[:120],
+                                     owner=job.created_by_id, kind=STATIC, entity="contacts")
+        job.selection_id = selection.id
+        _set(job.id, selection_id=selection.id)
+    add_imported(job.selection_id, contact_ids)
 
 
 def _create(job, groups, actor, flow, stamp):
@@ -752,9 +773,10 @@ def _create(job, groups, actor, flow, stamp):
     company_ids = engine.create_companies([row for _, row in new_companies], actor, stamp)
     for (group, _), company_id in zip(new_companies, company_ids):
         group["id"] = company_id
-    engine.create_contacts(
+    ids, _ = engine.create_contacts(
         [{**row, "company": group.get("id", group["company"])} for group, row in contacts],
         actor, assigned=flow is not None, run_rules=True, stamp=stamp)
+    return ids
 
 
 def _contact_updates(changes):

@@ -10,7 +10,7 @@ import json
 
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, TextField, fn
 
-from .db import BaseModel, database
+from .db import BaseModel, among, database
 from .rules import RuleViolation
 from .schema import N_, Company, Contact, RecordKey, User, now
 from .search import ENTITIES, Criteria, Matches, parse_criteria, run_criteria
@@ -127,6 +127,12 @@ def _insert_members(selection, ids_query):
                          [column, SelectionMember.selection, SelectionMember.added_at])
             .on_conflict_ignore()
             .execute())
+
+
+def add_imported(selection_id, contact_ids):
+    """Add contacts to the static selection an import keeps of what it wrote."""
+    selection = Selection.get_by_id(selection_id)
+    _insert_members(selection, Contact.select(Contact.id).where(among(Contact.id, contact_ids)))
 
 
 def selection_matches(selection, user, today=None, vocabulary=None):

@@ -57,6 +57,30 @@
     }
   });
 
+  // A button with data-copy copies the text of the element it names (a web form's
+  // snippet) and says so in the status line beside it.
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest("[data-copy]");
+    if (!button) { return; }
+    var source = document.querySelector(button.dataset.copy);
+    var status = button.parentNode.querySelector("[data-copy-status]");
+    if (!source) { return; }
+    function copied() { if (status) { status.textContent = button.dataset.copied; } }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(source.value || source.textContent).then(copied);
+    } else {
+      source.select();
+      if (document.execCommand("copy")) { copied(); }
+    }
+  });
+
+  // A link with data-focus-target puts the focus on that field once it has scrolled to it.
+  document.addEventListener("click", function (evt) {
+    var link = evt.target.closest("a[data-focus-target]");
+    var field = link && document.querySelector(link.dataset.focusTarget);
+    if (field) { evt.preventDefault(); field.scrollIntoView({ block: "center" }); field.focus(); }
+  });
+
   // Animations last `ms`, or nothing for people who asked their system for less motion.
   function motion(ms) {
     return window.matchMedia("(prefers-reduced-motion: reduce)").matches ? 0 : ms;

@@ -23,6 +23,7 @@ from models.imports import (IMPORT_FIELDS, MAX_BYTES, PREVIEW_ROWS, ImportJob, I
                             create_job, job_of_import, job_table, preview, recent_jobs,
                             saved_mapping_for, saved_mappings, set_mapping, start_import)
 from models.jobs import workers_alive
+from models.selections import visible_selection
 from models.webforms import default_lead_category
 
 from .common import get_or_404, int_arg, render, rule_message
@@ -173,5 +174,8 @@ def show(job_id):
         return redirect(url_for("imports.mapping" if job.state == "uploaded"
                                 else "imports.preview_rows", job_id=job.id))
     queued = job_of_import(job)
+    selection = (visible_selection(job.selection_id, current_user)
+                 if job.state == "done" and job.selection_id else None)
     return render("imports/show.html", "progress", job=job, describe=describe, queued=queued,
+                  selection=selection,
                   workers_alive=queued is not None and queued.active and workers_alive())

@@ -96,3 +96,21 @@ def test_r21_embedded_snippet_copies_the_pages_utm_values(page, browser, live_se
                                                                "spring-webinar")
     assert bo.lead_status.name == "Open" and bo.owner.name == "Rita Rep"
     models.database.close()
+
+
+def test_the_snippet_copies_with_one_click_and_the_form_previews(page, browser, live_server):
+    make_admin_and_flow()
+    sign_in_admin(page)
+    create_form(page)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name="Copy the HTML").click()
+    expect(page.get_by_role("status").filter(has_text="Copied")).to_have_text(
+        "Copied. Paste it into your page.")
+    assert page.evaluate("navigator.clipboard.readText()") == \
+        page.locator("#snippet").input_value()
+    preview = page.get_by_role("link", name="Preview the form")
+    assert preview.get_attribute("href") == page.locator("#hosted-url").get_attribute("href")
+    with page.context.expect_page() as opened:
+        preview.click()
+    form_page = opened.value
+    expect(form_page.get_by_role("button", name="Send")).to_be_visible()

@@ -11,6 +11,7 @@ from app import create_app
 from models import Actor, Company, Contact
 from models.distribution import save_flow
 from models.imports import ImportJob, ImportMapping
+from models.selections import Selection, SelectionMember
 
 from .conftest import HTMX, PASSWORD, sign_in
 
@@ -83,6 +84,13 @@ def test_manager_imports_a_nordic_file_step_by_step(manager_client, users, job_w
     assert "bo@@kund is not a valid e-mail address." in page and 'hx-trigger="every 1s"' not in page
     assert {c.owner_id for c in Contact.select()} == {users["rep"].id}
     assert Contact.get(Contact.email == "asa@fjallbo.se").lead_status.name == "Open"
+    # The report links to what it wrote: a static selection of the manager's.
+    selection = Selection.get_by_id(job.selection_id)
+    assert (selection.owner_id, selection.kind) == (users["manager"].id, "static")
+    assert f'href="/selections/{selection.id}"' in page
+    members = {m.contact_id for m in SelectionMember.select().where(
+        SelectionMember.selection == selection.id)}
+    assert members == {c.id for c in Contact.select()}
     # Starting it again does nothing: one run per job.
     manager_client.post(f"/import/{job.id}/run")
     assert Contact.select().count() == 2
