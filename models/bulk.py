@@ -10,9 +10,9 @@ nobody at hand for a dialog, so a proposal waits on the company's card).
 
 `bulk_step` does one chunk and returns the cursor to go on from, so a long
 update can run as a job that commits its cursor with each chunk and goes on
-after a restart (models/jobs.py); a short one runs every step at once. On
-SQLite a chunk holds the write lock for tens of milliseconds, so
-colleagues keep working while a long update runs.
+after a restart (models/jobs.py); a short one runs every step at once. A
+job sizes its chunks so each holds SQLite's write lock for about
+CHUNK_SECONDS (ChunkPace), so colleagues keep working while it runs.
 """
 import time
 from dataclasses import asdict, dataclass, field

@@ -290,7 +290,7 @@
       previewedCard = null;
       if (!name) { return; }
       // On a phone the card may have moved to a column not shown: show it.
-      if (!section.classList.contains("shown")) {
+      if (section && !section.classList.contains("shown")) {
         showColumn(section.closest("[data-board]"), section.dataset.columnSection);
       }
       name.focus();
