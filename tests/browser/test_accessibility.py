@@ -10,7 +10,7 @@ from models.schema import Company, Contact
 from playwright.sync_api import expect
 
 from .conftest import htmx_settled
-from .test_board import column, open_board, setup_board, sign_in
+from .test_board import a_second_board, column, open_board, setup_board, sign_in
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-4.14.1.min.js"
 WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -128,9 +128,7 @@ def test_a_colleagues_move_is_read_out_politely_on_an_open_board(page, browser, 
     anna, _, _ = setup_board()
     sign_in(page)
     open_board(page)
-    other = browser.new_context(base_url=live_server).new_page()
-    sign_in(other)
-    open_board(other)
+    other = a_second_board(browser, live_server)
     page.locator(f"#card-{anna.id} summary").click()
     page.locator(f"#card-{anna.id}").get_by_role("button", name="Qualified", exact=True).click()
     announcer = other.locator("#announcer")

@@ -49,6 +49,14 @@ def status_of(contact):
     return name
 
 
+def a_second_board(browser, live_server):
+    """The same rep's board open in another browser (a colleague's tab)."""
+    other = browser.new_context(base_url=live_server).new_page()
+    sign_in(other)
+    open_board(other)
+    return other
+
+
 def open_board(page):
     page.get_by_role("link", name="Board", exact=True).click()
     expect(column(page, "Open").locator(".card")).to_have_count(3)
@@ -150,9 +158,7 @@ def test_second_rep_sees_the_move_live(page, browser, live_server):
     anna, _, _ = setup_board()
     sign_in(page)
     open_board(page)
-    other = browser.new_context(base_url=live_server).new_page()
-    sign_in(other)
-    open_board(other)
+    other = a_second_board(browser, live_server)
     # Only the card and the counts change: the columns are not drawn anew.
     other.evaluate("document.getElementById('board-columns').dataset.drawn = 'first'")
     page.locator(f"#card-{anna.id} summary").click()
@@ -169,9 +175,7 @@ def test_a_moved_card_takes_its_place_in_the_sort(page, browser, live_server):
     anna, bo, cai = setup_board()
     sign_in(page)
     open_board(page)
-    other = browser.new_context(base_url=live_server).new_page()
-    sign_in(other)
-    open_board(other)
+    other = a_second_board(browser, live_server)
     for contact in (anna, cai, bo):  # Berg, Lund, Ek: by name Berg, Ek, Lund
         page.locator(f"#card-{contact.id} summary").click()
         page.locator(f"#card-{contact.id}").get_by_role("button", name="Contacting").click()
@@ -189,9 +193,7 @@ def test_past_the_stream_limit_the_board_says_so_and_still_follows(page, browser
     sign_in(page)
     open_board(page)
     expect(page.locator("#live-note")).to_contain_text("Live updates are busy")
-    other = browser.new_context(base_url=live_server).new_page()
-    sign_in(other)
-    open_board(other)
+    other = a_second_board(browser, live_server)
     other.locator(f"#card-{anna.id} summary").click()
     other.locator(f"#card-{anna.id}").get_by_role("button", name="Contacting").click()
     expect(column(page, "Contacting").locator(f"#card-{anna.id}")).to_be_visible(timeout=5000)
