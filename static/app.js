@@ -224,6 +224,7 @@
     if (typeof Sortable === "undefined") { return; }
     root.querySelectorAll("[data-board-column]").forEach(function (list) {
       if (Sortable.get(list)) { return; }
+      list.dataset.sortableReady = "1";
       Sortable.create(list, {
         // A column without a move URL (a deactivated owner's) takes no drops.
         group: { name: "board", put: list.hasAttribute("data-move-url") },

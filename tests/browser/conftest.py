@@ -74,6 +74,14 @@ def page(browser, live_server):
     context.close()
 
 
+def sortables_ready(page):
+    """Wait until static/app.js has made every reorderable list and board column
+    sortable: its scripts are deferred, so rows can show before a drag would take."""
+    from playwright.sync_api import expect
+    expect(page.locator("[data-board-column]:not([data-sortable-ready]),"
+                        " [data-sortable-url]:not([data-sortable-ready])")).to_have_count(0)
+
+
 def htmx_settled(page):
     """Wait until htmx has finished its requests, swaps and settling.
 

@@ -7,7 +7,7 @@ from models.search import parse_criteria
 from models.selections import save_selection
 from playwright.sync_api import expect
 
-from .conftest import htmx_settled
+from .conftest import htmx_settled, sortables_ready
 from .test_settings import drag
 
 PASSWORD = "correct horse"
@@ -61,6 +61,7 @@ def open_board(page):
     page.get_by_role("link", name="Board", exact=True).click()
     expect(column(page, "Open").locator(".card")).to_have_count(3)
     htmx_settled(page)
+    sortables_ready(page)
 
 
 def test_drag_open_to_contacting_is_kept_after_reload(page, artifacts):
