@@ -217,24 +217,19 @@ def card_labels(settings):
     """Texts and URLs every card repeats, translated and built once per response."""
     args = board_args(settings)
     return {
-        "contact_url": url_for("contacts.show", contact_id=0)[:-1],
         # A card's name opens the contact in the board's side panel (?contact=<id>).
         "preview_url": url_for("board.index", **args) + ("&" if args else "?") + "contact=",
         "menu_url": url_for("board.menu_base"),
         "menu_query": "?" + urlencode(args) if args else "",
         "days": gettext("%(days)s d"),
         "days_title": gettext("Days in this status"),
-        "move": gettext("Move to…"),
         "menu_aria": gettext("Actions for %(name)s"),
         "menu_title": gettext("Move to… and more"),
-        "open": gettext("Open the contact"),
         "grouping": settings["group"],
         "sort": settings["sort"],
         "now": now(),
         "no_next_step": gettext("No next step"),
         "overdue": gettext("Overdue"),
-        "plan": gettext("Plan next step"),
-        "plan_aria": gettext("Plan the next step for %(name)s"),
         # Cards not in status columns say their status.
         "statuses": list_names().statuses() if settings["group"] != "status" else {},
         # A card does not repeat its column, nor the owner on one owner's board.
@@ -405,9 +400,13 @@ def menu(contact_id=None):
         endpoint, field = "board.move", "status"
         choices = [(s.id, status_name(s)) for s in board_statuses()
                    if s.id != contact.lead_status_id]
+    card_url = url_for("contacts.show", contact_id=contact.id)
+    links = [(card_url + "?plan=1#activity-form", gettext("Plan next step"),
+              gettext("Plan the next step for %(name)s", name=contact.full_name)),
+             (card_url, gettext("Open the contact"), None)]
     return render("board/_menu.html", card_field="contact", card_id=contact.id,
                   card_dom_id=f"card-{contact.id}", action=url_for(endpoint, **args),
-                  field=field, choices=choices, version=version)
+                  field=field, choices=choices, version=version, links=links)
 
 
 def moved_response(contact, by, undo=None, proposal=None, status=200):
@@ -633,7 +632,9 @@ def company_menu(company_id):
                   card_dom_id=f"company-card-{company.id}",
                   action=url_for("board.move_company_to", **company_board_args(settings)),
                   field="category", choices=choices,
-                  version=company.category_id if shown is None else shown)
+                  version=company.category_id if shown is None else shown,
+                  links=[(url_for("companies.show", company_id=company.id),
+                          gettext("Open the company"), None)])
 
 
 def company_undo(company, category, undo, endpoint, args):

@@ -4,8 +4,13 @@ Lead statuses, categories and category groups are named in the reader's
 language (R23) by one `ListNames` per request: each list is read once, on
 first use, however many rows a page names.
 """
+import datetime
+import functools
+
+from babel import dates as babel_dates
 from flask import current_app, g, request, session
-from flask_babel import format_currency, format_date, format_datetime, get_locale, gettext
+from flask_babel import (format_currency, format_date, format_datetime, get_locale,
+                         get_timezone, gettext)
 from flask_login import current_user
 
 from models import CATEGORY_GROUPS, LANGUAGES, ROLES
@@ -116,9 +121,21 @@ LABEL_PREFIXES = {"form": ("Web form: ", N_("Web form: %(name)s")),
 
 def when_due(moment, today_at):
     """A due time as a card shows it: "Thu 10:00" within the coming week, else with its
-    date ("3 Dec 10:00"), in the reader's language."""
+    date ("3 Dec 10:00"), in the reader's language and time zone.
+
+    A board names hundreds of due times: each day is worded by Babel once per
+    language (`_day_label`), the time of day is the same in every language."""
     days = (moment.date() - today_at.date()).days
-    return format_datetime(moment, "EEE HH:mm" if 0 <= days < 7 else "d MMM HH:mm")
+    if "reader_zone" not in g:
+        g.reader_zone = get_timezone()
+    local = moment.replace(tzinfo=datetime.timezone.utc).astimezone(g.reader_zone)
+    pattern = "EEE" if 0 <= days < 7 else "d MMM"
+    return f"{_day_label(str(get_locale()), local.date(), pattern)} {local:%H:%M}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_label(locale, day, pattern):
+    return babel_dates.format_date(day, pattern, locale=locale)
 
 
 def source_text(source, label):

@@ -38,8 +38,10 @@ def test_r25_each_card_shows_its_next_step_overdue_in_red_none_marked(client, st
     assert 'class="card-next overdue"' in card(page, steps["bo"]) and "Overdue" in card(page, steps["bo"])
     assert 'class="card-next none"' in card(page, steps["dag"]) and \
         "No next step" in card(page, steps["dag"])
-    # "Plan next step" is a link: reachable by keyboard, and works without script.
-    assert f'href="/contacts/{steps["dag"].id}?plan=1#activity-form"' in card(page, steps["dag"])
+    # "Plan next step" is a link in the card's menu, which loads when it opens.
+    menu = client.get(f"/board/menu/{steps['dag'].id}", headers=HTMX).data.decode()
+    assert f'href="/contacts/{steps["dag"].id}?plan=1#activity-form"' in menu
+    assert 'aria-label="Plan the next step for Dag Ös"' in menu
 
 
 @pytest.mark.parametrize("which, shown, hidden", [
@@ -102,3 +104,18 @@ def test_r25_a_live_board_hears_of_a_new_follow_up(client, sample, users):
     add_activity(users["rep"], "follow_up", "Demo", contact=sample["anna"], due_at=soon(1))
     news = client.get(f"/events/poll?after={last}").get_json()
     assert news["contacts"] == [sample["anna"].id]
+
+
+@pytest.mark.parametrize("language, this_week, later", [
+    ("en", "Thu 10:00", "17 Dec 14:30"),
+    ("sv", "tors 10:00", "17 dec. 14:30"),
+])
+def test_r25_a_due_time_reads_in_the_readers_language_with_its_date_beyond_a_week(
+        app, language, this_week, later):
+    from flask_babel import force_locale
+
+    from views.i18n import when_due
+    monday = datetime.datetime(2026, 11, 30, 9, 0)
+    with app.test_request_context(), force_locale(language):
+        assert when_due(datetime.datetime(2026, 12, 3, 10, 0), monday) == this_week
+        assert when_due(datetime.datetime(2026, 12, 17, 14, 30), monday) == later
