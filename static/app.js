@@ -129,6 +129,28 @@
     });
   });
 
+  // A modal dialog keeps the focus: Tab past its last control comes back to its first,
+  // Shift+Tab before its first goes to its last (the browser would leave the page).
+  document.addEventListener("keydown", function (evt) {
+    var dialog = document.querySelector("dialog[open]");
+    if (evt.key !== "Tab" || !dialog) { return; }
+    var stops = Array.prototype.filter.call(dialog.querySelectorAll(
+      "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), " +
+      "select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])"),
+    function (node) { return node.getClientRects().length > 0; });
+    if (!stops.length) { return; }
+    var first = stops[0];
+    var last = stops[stops.length - 1];
+    var inside = dialog.contains(document.activeElement);
+    if (evt.shiftKey && (!inside || document.activeElement === first)) {
+      evt.preventDefault();
+      last.focus();
+    } else if (!evt.shiftKey && (!inside || document.activeElement === last)) {
+      evt.preventDefault();
+      first.focus();
+    }
+  });
+
   // R18: the lead categorization form cannot be saved while a switched-on
   // rule has no target category (the server refuses it too).
   function checkRulesForm(form) {
@@ -197,6 +219,7 @@
     var from = evt.from;
     var oldIndex = evt.oldIndex;
     if (evt.to === from) { return; }
+    movedCard = card.id;
     lockBoard(true);
     card.addEventListener("htmx:afterRequest", function (done) {
       if (!done.detail.successful) {
@@ -302,6 +325,73 @@
     if (evt.key !== "Escape" || document.querySelector("dialog[open]")) { return; }
     var close = document.querySelector("#card-preview[data-preview] [data-preview-close]");
     if (close) { close.click(); }
+  });
+
+  // Focus after a move. A card moved from its "Move to…" menu is redrawn (and the
+  // board with it), which takes the focus away: it goes back to the card's menu button.
+  // The rule's dialog a move may open (R17) gives the focus back to the moved card
+  // when it closes, also after its answer reloads the page.
+  var movedCard = null;   // the id of the card whose move was sent last
+  var focusCard = null;   // ... while the focus belongs on it
+  var FOCUS_AFTER_RELOAD = "tavla-focus-card";
+
+  function focusCardMenu(id) {
+    var button = document.querySelector("#" + id + " summary");
+    if (!button) { return false; }
+    var section = button.closest("[data-column-section]");
+    if (section && !section.classList.contains("shown") && section.closest("[data-board]")) {
+      showColumn(section.closest("[data-board]"), section.dataset.columnSection);
+    }
+    button.focus();
+    return true;
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var elt = evt.detail.elt;
+    var card = elt && elt.closest && elt.closest("li.card[id]");
+    if (card && elt.closest(".move-options")) {
+      movedCard = card.id;
+      if (card.contains(document.activeElement)) { focusCard = card.id; }
+    }
+    var dialog = elt && elt.closest && elt.closest("dialog[data-return-focus]");
+    if (dialog) { sessionStorage.setItem(FOCUS_AFTER_RELOAD, dialog.dataset.returnFocus); }
+  });
+
+  document.addEventListener("focusin", function (evt) {
+    if (focusCard && !(evt.target.closest && evt.target.closest("#" + focusCard))) {
+      focusCard = null;
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    var active = document.activeElement;
+    if (!focusCard || document.querySelector("dialog[open]") ||
+        (active && active !== document.body && document.contains(active))) { return; }
+    focusCardMenu(focusCard);
+  });
+
+  htmx.onLoad(function (root) {
+    var dialogs = root.matches && root.matches("dialog[data-autoshow]")
+      ? [root] : root.querySelectorAll("dialog[data-autoshow]");
+    Array.prototype.forEach.call(dialogs, function (dialog) {
+      if (!movedCard) { return; }
+      dialog.dataset.returnFocus = movedCard;
+      dialog.addEventListener("close", function () {
+        sessionStorage.removeItem(FOCUS_AFTER_RELOAD);
+        if (focusCardMenu(dialog.dataset.returnFocus)) { focusCard = dialog.dataset.returnFocus; }
+      });
+    });
+    // After the answer's reload: on the card, or on the page's content when the
+    // card left the board (its company's new category has no lead status).
+    var afterReload = sessionStorage.getItem(FOCUS_AFTER_RELOAD);
+    if (afterReload && root === document.body) {
+      sessionStorage.removeItem(FOCUS_AFTER_RELOAD);
+      if (focusCardMenu(afterReload)) {
+        focusCard = afterReload;
+      } else if (document.getElementById("main")) {
+        document.getElementById("main").focus();
+      }
+    }
   });
 
   // Live redraws wait while a card is in the air or a drop is being saved.

@@ -6,11 +6,14 @@ from pathlib import Path
 import models
 import pytest
 from models.demo import DEMO_PASSWORD, load_demo
-from models.schema import Company, Contact, User
+from models import Actor
+from models.categorization import save_rules
+from models.schema import Category, Company, Contact, LeadStatus, User
 from playwright.sync_api import expect
 
 from .conftest import htmx_settled
-from .test_board import a_second_board, column, open_board, setup_board, sign_in
+from .test_board import (a_second_board, column, open_board, setup_board, sign_in,
+                         status_of)
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-4.14.1.min.js"
 WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -121,6 +124,9 @@ def test_a_board_move_and_its_undo_by_keyboard_alone_are_read_out(page):
     choice.focus()
     page.keyboard.press("Enter")
     expect(column(page, "Contacting").locator(f"#card-{anna.id}")).to_be_visible()
+    # Focus is back on the moved card (its menu button), through the board's redraw.
+    htmx_settled(page)
+    expect(page.locator(f"#card-{anna.id} summary")).to_be_focused()
     # The outcome is in the polite status region a screen reader reads out.
     toasts = page.locator("#toasts")
     expect(toasts).to_have_attribute("role", "status")
@@ -159,3 +165,84 @@ def test_reduced_motion_turns_the_drag_animation_off(browser, live_server):
         assert animation == 0
     finally:
         context.close()
+
+
+def with_a_confirm_rule_on_qualified():
+    """R17: moving a lead to Qualified asks whether its company becomes an Opportunity."""
+    models.database.connect(reuse_if_open=True)
+    save_rules({("status_set", LeadStatus.get(name="Qualified").id): {
+        "enabled": True, "ask_confirm": True,
+        "target_category_id": Category.get(name="Opportunity").id}}, Actor())
+    models.database.close()
+
+
+def move_by_keyboard(page, card_id, column_name):
+    """Open the card's "Move to…" menu and choose a column with Enter alone."""
+    page.locator(f"#{card_id} summary").focus()
+    page.keyboard.press("Enter")
+    choice = page.locator(f"#{card_id}").get_by_role("button", name=column_name, exact=True)
+    choice.focus()
+    page.keyboard.press("Enter")
+
+
+def focus_is_inside(locator):
+    expect(locator.locator(":focus")).to_have_count(1)
+
+
+def test_r17_rule_dialog_by_keyboard_takes_focus_keeps_it_and_gives_it_back(page):
+    """A keyboard move onto a confirm-rule status (R17): focus goes into the dialog, Tab
+    and Shift+Tab cycle inside it, and after the answer (which reloads the page) focus is
+    on the moved card's menu button."""
+    anna, _, _ = setup_board()
+    with_a_confirm_rule_on_qualified()
+    sign_in(page)
+    open_board(page)
+    move_by_keyboard(page, f"card-{anna.id}", "Qualified")
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("suggests Opportunity instead of Lead")
+    focus_is_inside(dialog)
+    for key in ["Tab"] * 6 + ["Shift+Tab"] * 6:  # more stops than it has: focus wraps
+        page.keyboard.press(key)
+        focus_is_inside(dialog)
+    dialog.get_by_role("button", name="Keep Lead").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(column(page, "Qualified").locator(f"#card-{anna.id} summary")).to_be_focused()
+    assert status_of(anna) == "Qualified"
+
+
+def test_r17_accepting_by_keyboard_moves_the_card_off_the_board_and_focus_to_the_content(page):
+    """Accepting the proposal makes the company an Opportunity (no lead status): the card
+    leaves the board, so focus lands on the page's content rather than nowhere."""
+    anna, _, _ = setup_board()
+    with_a_confirm_rule_on_qualified()
+    sign_in(page)
+    open_board(page)
+    move_by_keyboard(page, f"card-{anna.id}", "Qualified")
+    dialog = page.get_by_role("dialog")
+    focus_is_inside(dialog)
+    expect(dialog.get_by_role("button", name="Move to Opportunity")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(page.locator("main#main")).to_be_focused()
+    expect(page.locator(f"#card-{anna.id}")).to_have_count(0)
+    models.database.connect(reuse_if_open=True)
+    assert Contact.get_by_id(anna.id).company.category.name == "Opportunity"
+    models.database.close()
+
+
+def test_r17_deciding_later_by_keyboard_gives_focus_back_to_the_moved_card(page):
+    """Escape closes the rule's dialog undecided (R17); focus is back on the moved card,
+    and stays there through the board's redraw."""
+    anna, _, _ = setup_board()
+    with_a_confirm_rule_on_qualified()
+    sign_in(page)
+    open_board(page)
+    move_by_keyboard(page, f"card-{anna.id}", "Qualified")
+    dialog = page.get_by_role("dialog")
+    focus_is_inside(dialog)
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(column(page, "Qualified").locator(f"#card-{anna.id} summary")).to_be_focused()
+    htmx_settled(page)
+    expect(page.locator(f"#card-{anna.id} summary")).to_be_focused()
