@@ -20,6 +20,49 @@
     setTimeout(function () { toast.remove(); }, 8000);
   }
 
+  // Focus in a toast when it goes (closed, timed out, replaced after an Undo) returns
+  // to where it was before it entered the toasts, or to the page's content: never to
+  // nothing. A board card redrawn meanwhile gets it on its menu button again.
+  var beforeToasts = null;
+  var beforeToastsCard = null;
+
+  document.addEventListener("focusin", function (evt) {
+    var box = document.getElementById("toasts");
+    var from = evt.relatedTarget;
+    if (!box || !box.contains(evt.target) || (from && box.contains(from))) { return; }
+    beforeToasts = from;
+    var card = from && from.closest && from.closest("li.card[id]");
+    beforeToastsCard = card ? card.id : null;
+  });
+
+  function focusAfterToast() {
+    var active = document.activeElement;
+    if (active && active !== document.body && document.contains(active)) { return; }
+    // A card's redraw after the toast's request (Undo) keeps the focus on that card.
+    focusCard = beforeToastsCard;
+    if (beforeToasts && document.contains(beforeToasts)) {
+      beforeToasts.focus();
+    } else if (!(beforeToastsCard && focusCardMenu(beforeToastsCard))) {
+      var main = document.getElementById("main");
+      if (main) { main.focus(); }
+    }
+  }
+
+  // Whatever takes a toast away, focus that was in it is put back.
+  var focusInToasts = false;
+  document.addEventListener("focusin", function (evt) {
+    var box = document.getElementById("toasts");
+    focusInToasts = Boolean(box && box.contains(evt.target));
+  });
+  if (document.getElementById("toasts") && window.MutationObserver) {
+    new MutationObserver(function () {
+      if (focusInToasts && !document.getElementById("toasts").contains(document.activeElement)) {
+        focusInToasts = false;
+        focusAfterToast();
+      }
+    }).observe(document.getElementById("toasts"), { childList: true, subtree: true });
+  }
+
   // The server answers a failed htmx request with a small fragment holding
   // the message (templates/errors/_message.html); show its text.
   function messageFrom(xhr) {

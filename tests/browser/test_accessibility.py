@@ -137,6 +137,30 @@ def test_a_board_move_and_its_undo_by_keyboard_alone_are_read_out(page):
     page.keyboard.press("Enter")
     expect(column(page, "Open").locator(f"#card-{anna.id}")).to_be_visible()
     expect(column(page, "Contacting").locator(f"#card-{anna.id}")).to_have_count(0)
+    # The toast became "Undone.": focus is back on the card, not lost with the button.
+    expect(toasts).to_contain_text("Undone.")
+    htmx_settled(page)
+    expect(page.locator(f"#card-{anna.id} summary")).to_be_focused()
+
+
+def test_closing_an_error_toast_by_keyboard_puts_focus_back_where_it_was(page):
+    """A refused menu move (the card changed meanwhile) says why in a toast; closing it
+    with Enter puts the focus back on the choice that was pressed, not on nothing."""
+    anna, _, _ = setup_board()
+    sign_in(page)
+    open_board(page)
+    models.database.connect(reuse_if_open=True)
+    Contact.update(version=Contact.version + 1).where(Contact.id == anna.id).execute()
+    models.database.close()
+    move_by_keyboard(page, f"card-{anna.id}", "Qualified")
+    toast = page.locator(".toast.error")
+    expect(toast).to_contain_text("changed by someone else")
+    choice = page.locator(f"#card-{anna.id}").get_by_role("button", name="Qualified", exact=True)
+    expect(choice).to_be_focused()
+    toast.get_by_role("button", name="Close").focus()
+    page.keyboard.press("Enter")
+    expect(toast).to_have_count(0)
+    expect(choice).to_be_focused()
 
 
 def test_a_colleagues_move_is_read_out_politely_on_an_open_board(page, browser, live_server):
