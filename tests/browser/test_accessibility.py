@@ -270,3 +270,57 @@ def test_r17_deciding_later_by_keyboard_gives_focus_back_to_the_moved_card(page)
     expect(column(page, "Qualified").locator(f"#card-{anna.id} summary")).to_be_focused()
     htmx_settled(page)
     expect(page.locator(f"#card-{anna.id} summary")).to_be_focused()
+
+
+def test_a_category_board_move_by_keyboard_moves_the_company_and_keeps_focus(page):
+    """On the board grouped by category a card's "Move to…" menu moves its company, by
+    keyboard alone as by a drag (R10); focus stays on the moved card."""
+    anna, bo, _ = setup_board()
+    sign_in(page)
+    open_board(page)
+    page.get_by_label("Columns").select_option(label="Category")
+    expect(column(page, "Opportunity")).to_be_visible()
+    htmx_settled(page)
+    move_by_keyboard(page, f"card-{anna.id}", "Opportunity")
+    expect(page.locator("#toasts")).to_contain_text(
+        "Fjällbo AB moved to Opportunity with its 2 contacts.")
+    expect(column(page, "Opportunity").locator(f"#card-{bo.id}")).to_be_visible()
+    htmx_settled(page)
+    expect(column(page, "Opportunity").locator(f"#card-{anna.id} summary")).to_be_focused()
+    models.database.connect(reuse_if_open=True)
+    assert Contact.get_by_id(anna.id).company.category.name == "Opportunity"
+    models.database.close()
+
+
+def test_an_owner_board_move_by_keyboard_hands_the_lead_on(page):
+    anna, _, _ = setup_board()
+    models.database.connect(reuse_if_open=True)
+    ola = User.create(email="ola@example.test", name="Ola Olsen", role="rep",
+                      password_hash="-")
+    models.database.close()
+    sign_in(page)
+    open_board(page)
+    page.get_by_label("Columns").select_option(label="Owner")
+    expect(column(page, "Rita Rep").locator(".card")).to_have_count(3)
+    htmx_settled(page)
+    move_by_keyboard(page, f"card-{anna.id}", "Ola Olsen")
+    expect(page.locator("#toasts")).to_contain_text("Anna Berg given to Ola Olsen")
+    expect(column(page, "Ola Olsen").locator(f"#card-{anna.id}")).to_be_visible()
+    models.database.connect(reuse_if_open=True)
+    assert Contact.get_by_id(anna.id).owner_id == ola.id
+    models.database.close()
+
+
+def test_a_company_board_move_by_keyboard_changes_the_category(page):
+    anna, _, _ = setup_board()
+    sign_in(page)
+    page.goto("/board/companies")
+    htmx_settled(page)
+    card = f"company-card-{anna.company.id}"
+    move_by_keyboard(page, card, "Opportunity")
+    expect(column(page, "Opportunity").locator(f"#{card}")).to_be_visible()
+    htmx_settled(page)
+    expect(page.locator(f"#{card} summary")).to_be_focused()
+    models.database.connect(reuse_if_open=True)
+    assert Contact.get_by_id(anna.id).company.category.name == "Opportunity"
+    models.database.close()
