@@ -324,3 +324,63 @@ def test_a_company_board_move_by_keyboard_changes_the_category(page):
     models.database.connect(reuse_if_open=True)
     assert Contact.get_by_id(anna.id).company.category.name == "Opportunity"
     models.database.close()
+
+
+NARROW = {"width": 320, "height": 640}
+ZOOMED = {"width": 720, "height": 450}  # 1,440 x 900 at 200% zoom, in CSS pixels
+REFLOW_SCREENS = ["/board", "contact", "/my-day", "/companies", "company",
+                  "/board/companies", "/dashboards", "/search"]
+
+
+def page_overflow(page):
+    """How far the page reaches past the window's right edge (0: it does not), with the
+    elements that stick out furthest, to say what to fix."""
+    return page.evaluate("""() => {
+        const root = document.documentElement;
+        const over = root.scrollWidth - root.clientWidth;
+        if (over <= 1) { return [0, []]; }
+        const wide = [...document.querySelectorAll("body *")]
+          .filter(e => e.getBoundingClientRect().right > root.clientWidth + 1)
+          .map(e => e.tagName.toLowerCase() + "." + [...e.classList].join(".") + " "
+                    + Math.round(e.getBoundingClientRect().right));
+        return [over, wide.slice(0, 8)];
+    }""")
+
+
+@pytest.mark.parametrize("language", ["en", "sv"])
+@pytest.mark.parametrize("window", [NARROW, ZOOMED], ids=["320", "200pc"])
+def test_main_screens_reflow_at_320_px_and_200_percent_zoom(browser, live_server, demo_data,
+                                                           window, language):
+    """WCAG 1.4.10: at 320 CSS px wide (and 1,440 px zoomed to 200%) no main screen
+    scrolls sideways (a data table may scroll inside its own box) and the main menu
+    opens and reaches every item."""
+    email = "saljare@tavla.test" if language == "sv" else "rep@tavla.test"
+    context = browser.new_context(base_url=live_server, viewport=window)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto("/login")
+        page.locator("input[name=email]").fill(email)
+        page.locator("input[name=password]").fill(DEMO_PASSWORD)
+        page.locator("form button").last.click()
+        expect(page.locator("#site-menu")).to_be_attached()
+        found = {}
+        for screen in REFLOW_SCREENS:
+            path = demo_data.get(screen, screen)
+            page.goto(path)
+            settled(page)
+            over, wide = page_overflow(page)
+            if over:
+                found[path] = (over, wide)
+        assert found == {}, found
+        toggle = page.locator("[data-menu-toggle]")
+        toggle.focus()
+        page.keyboard.press("Enter")
+        expect(toggle).to_have_attribute("aria-expanded", "true")
+        links = page.locator("#site-menu a")
+        for index in range(links.count()):
+            links.nth(index).scroll_into_view_if_needed()
+            expect(links.nth(index)).to_be_in_viewport()
+        assert page_overflow(page)[0] == 0
+    finally:
+        context.close()
