@@ -400,6 +400,11 @@
     if (dialog) { sessionStorage.setItem(FOCUS_AFTER_RELOAD, dialog.dataset.returnFocus); }
   });
 
+  // A refused answer leaves the dialog open: no reload to carry the focus over.
+  document.addEventListener("htmx:responseError", function () {
+    sessionStorage.removeItem(FOCUS_AFTER_RELOAD);
+  });
+
   document.addEventListener("focusin", function (evt) {
     if (focusCard && !(evt.target.closest && evt.target.closest("#" + focusCard))) {
       focusCard = null;
