@@ -1,13 +1,14 @@
 """WCAG 2.1 A and AA in a real browser: axe-core over the main screens for each role, in
-English and Swedish, at the desk and on a phone; a board move and its undo by keyboard
-alone; a colleague's move read out politely to a screen reader."""
+English and Swedish, at the desk and on a phone; board moves, the rule's dialog, undo and
+a closed toast by keyboard alone, with focus kept where it makes sense; reflow at 320 px
+and 200% zoom; a colleague's move read out politely to a screen reader."""
 from pathlib import Path
 
 import models
 import pytest
-from models.demo import DEMO_PASSWORD, load_demo
 from models import Actor
 from models.categorization import save_rules
+from models.demo import DEMO_PASSWORD, load_demo
 from models.schema import Category, Company, Contact, LeadStatus, User
 from playwright.sync_api import expect
 
