@@ -20,6 +20,49 @@
     setTimeout(function () { toast.remove(); }, 8000);
   }
 
+  // Focus in a toast when it goes (closed, timed out, replaced after an Undo) returns
+  // to where it was before it entered the toasts, or to the page's content: never to
+  // nothing. A board card redrawn meanwhile gets it on its menu button again.
+  var beforeToasts = null;
+  var beforeToastsCard = null;
+
+  document.addEventListener("focusin", function (evt) {
+    var box = document.getElementById("toasts");
+    var from = evt.relatedTarget;
+    if (!box || !box.contains(evt.target) || (from && box.contains(from))) { return; }
+    beforeToasts = from;
+    var card = from && from.closest && from.closest("li.card[id]");
+    beforeToastsCard = card ? card.id : null;
+  });
+
+  function focusAfterToast() {
+    var active = document.activeElement;
+    if (active && active !== document.body && document.contains(active)) { return; }
+    // A card's redraw after the toast's request (Undo) keeps the focus on that card.
+    focusCard = beforeToastsCard;
+    if (beforeToasts && document.contains(beforeToasts)) {
+      beforeToasts.focus();
+    } else if (!(beforeToastsCard && focusCardMenu(beforeToastsCard))) {
+      var main = document.getElementById("main");
+      if (main) { main.focus(); }
+    }
+  }
+
+  // Whatever takes a toast away, focus that was in it is put back.
+  var focusInToasts = false;
+  document.addEventListener("focusin", function (evt) {
+    var box = document.getElementById("toasts");
+    focusInToasts = Boolean(box && box.contains(evt.target));
+  });
+  if (document.getElementById("toasts") && window.MutationObserver) {
+    new MutationObserver(function () {
+      if (focusInToasts && !document.getElementById("toasts").contains(document.activeElement)) {
+        focusInToasts = false;
+        focusAfterToast();
+      }
+    }).observe(document.getElementById("toasts"), { childList: true, subtree: true });
+  }
+
   // The server answers a failed htmx request with a small fragment holding
   // the message (templates/errors/_message.html); show its text.
   function messageFrom(xhr) {
@@ -129,6 +172,28 @@
     });
   });
 
+  // A modal dialog keeps the focus: Tab past its last control comes back to its first,
+  // Shift+Tab before its first goes to its last (the browser would leave the page).
+  document.addEventListener("keydown", function (evt) {
+    var dialog = document.querySelector("dialog[open]");
+    if (evt.key !== "Tab" || !dialog) { return; }
+    var stops = Array.prototype.filter.call(dialog.querySelectorAll(
+      "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), " +
+      "select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])"),
+    function (node) { return node.getClientRects().length > 0; });
+    if (!stops.length) { return; }
+    var first = stops[0];
+    var last = stops[stops.length - 1];
+    var inside = dialog.contains(document.activeElement);
+    if (evt.shiftKey && (!inside || document.activeElement === first)) {
+      evt.preventDefault();
+      last.focus();
+    } else if (!evt.shiftKey && (!inside || document.activeElement === last)) {
+      evt.preventDefault();
+      first.focus();
+    }
+  });
+
   // R18: the lead categorization form cannot be saved while a switched-on
   // rule has no target category (the server refuses it too).
   function checkRulesForm(form) {
@@ -197,6 +262,7 @@
     var from = evt.from;
     var oldIndex = evt.oldIndex;
     if (evt.to === from) { return; }
+    movedCard = card.id;
     lockBoard(true);
     card.addEventListener("htmx:afterRequest", function (done) {
       if (!done.detail.successful) {
@@ -302,6 +368,78 @@
     if (evt.key !== "Escape" || document.querySelector("dialog[open]")) { return; }
     var close = document.querySelector("#card-preview[data-preview] [data-preview-close]");
     if (close) { close.click(); }
+  });
+
+  // Focus after a move. A card moved from its "Move to…" menu is redrawn (and the
+  // board with it), which takes the focus away: it goes back to the card's menu button.
+  // The rule's dialog a move may open (R17) gives the focus back to the moved card
+  // when it closes, also after its answer reloads the page.
+  var movedCard = null;   // the id of the card whose move was sent last
+  var focusCard = null;   // ... while the focus belongs on it
+  var FOCUS_AFTER_RELOAD = "tavla-focus-card";
+
+  function focusCardMenu(id) {
+    var button = document.querySelector("#" + id + " summary");
+    if (!button) { return false; }
+    var section = button.closest("[data-column-section]");
+    if (section && !section.classList.contains("shown") && section.closest("[data-board]")) {
+      showColumn(section.closest("[data-board]"), section.dataset.columnSection);
+    }
+    button.focus();
+    return true;
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var elt = evt.detail.elt;
+    var card = elt && elt.closest && elt.closest("li.card[id]");
+    if (card && elt.closest(".move-options")) {
+      movedCard = card.id;
+      if (card.contains(document.activeElement)) { focusCard = card.id; }
+    }
+    var dialog = elt && elt.closest && elt.closest("dialog[data-return-focus]");
+    if (dialog) { sessionStorage.setItem(FOCUS_AFTER_RELOAD, dialog.dataset.returnFocus); }
+  });
+
+  // A refused answer leaves the dialog open: no reload to carry the focus over.
+  document.addEventListener("htmx:responseError", function () {
+    sessionStorage.removeItem(FOCUS_AFTER_RELOAD);
+  });
+
+  document.addEventListener("focusin", function (evt) {
+    if (focusCard && !(evt.target.closest && evt.target.closest("#" + focusCard))) {
+      focusCard = null;
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    var active = document.activeElement;
+    if (!focusCard || document.querySelector("dialog[open]") ||
+        (active && active !== document.body && document.contains(active))) { return; }
+    focusCardMenu(focusCard);
+  });
+
+  htmx.onLoad(function (root) {
+    var dialogs = root.matches && root.matches("dialog[data-autoshow]")
+      ? [root] : root.querySelectorAll("dialog[data-autoshow]");
+    Array.prototype.forEach.call(dialogs, function (dialog) {
+      if (!movedCard) { return; }
+      dialog.dataset.returnFocus = movedCard;
+      dialog.addEventListener("close", function () {
+        sessionStorage.removeItem(FOCUS_AFTER_RELOAD);
+        if (focusCardMenu(dialog.dataset.returnFocus)) { focusCard = dialog.dataset.returnFocus; }
+      });
+    });
+    // After the answer's reload: on the card, or on the page's content when the
+    // card left the board (its company's new category has no lead status).
+    var afterReload = sessionStorage.getItem(FOCUS_AFTER_RELOAD);
+    if (afterReload && root === document.body) {
+      sessionStorage.removeItem(FOCUS_AFTER_RELOAD);
+      if (focusCardMenu(afterReload)) {
+        focusCard = afterReload;
+      } else if (document.getElementById("main")) {
+        document.getElementById("main").focus();
+      }
+    }
   });
 
   // Live redraws wait while a card is in the air or a drop is being saved.
