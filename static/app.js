@@ -378,13 +378,11 @@
   var focusCard = null;   // ... while the focus belongs on it
   var FOCUS_AFTER_RELOAD = "tavla-focus-card";
 
+  // The card's menu button takes the focus, if the card is on screen: on a phone a
+  // card moved to another column stays out of sight, as the rep's chosen column stays.
   function focusCardMenu(id) {
     var button = document.querySelector("#" + id + " summary");
-    if (!button) { return false; }
-    var section = button.closest("[data-column-section]");
-    if (section && !section.classList.contains("shown") && section.closest("[data-board]")) {
-      showColumn(section.closest("[data-board]"), section.dataset.columnSection);
-    }
+    if (!button || !button.getClientRects().length) { return false; }
     button.focus();
     return true;
   }
@@ -415,7 +413,9 @@
     var active = document.activeElement;
     if (!focusCard || document.querySelector("dialog[open]") ||
         (active && active !== document.body && document.contains(active))) { return; }
-    focusCardMenu(focusCard);
+    if (!focusCardMenu(focusCard) && document.getElementById("main")) {
+      document.getElementById("main").focus();
+    }
   });
 
   htmx.onLoad(function (root) {

@@ -76,6 +76,9 @@ def test_a_card_opens_in_the_side_panel_edits_in_place_and_closes(
         # R8: the status is changed in place; the board's card moves with it.
         htmx_settled(page)
         panel.get_by_role("link", name=text["change"]).click()
+        # Choose once htmx has taken in the swapped-in form (as a person would).
+        expect(panel.get_by_label(text["status"])).to_be_visible()
+        htmx_settled(page)
         panel.get_by_label(text["status"]).select_option(label=text["contacting"])
         expect(panel.locator("#lead-status .status-pill")).to_have_text(text["contacting"])
         expect(page.locator(f"[data-column-section] ol [data-id='{anna.id}']")
