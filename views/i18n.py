@@ -119,6 +119,41 @@ LABEL_PREFIXES = {"form": ("Web form: ", N_("Web form: %(name)s")),
                   "import": ("Import: ", N_("Import: %(name)s"))}
 
 
+def reader_time(moment):
+    """A stored (UTC) moment in the reader's time zone, which is looked up once per request."""
+    if "reader_zone" not in g:
+        g.reader_zone = get_timezone()
+    return moment.replace(tzinfo=datetime.timezone.utc).astimezone(g.reader_zone)
+
+
+def format_moment(moment, style="medium"):
+    """A date and time as `format_datetime(moment, style)` words it, in the reader's
+    language and time zone. A card's timeline shows many: for the "short" and
+    "medium" styles Babel words each day and each time of day once per language
+    (`_day_label`, `_time_label`), and they are joined the language's way."""
+    if not moment:
+        return ""
+    if style not in ("short", "medium"):
+        return format_datetime(moment, style)
+    locale = str(get_locale())
+    local = reader_time(moment)
+    clock = local.time().replace(microsecond=0, tzinfo=None)
+    if style == "short":
+        clock = clock.replace(second=0)
+    return (_joined(locale, style).replace("{0}", _time_label(locale, clock, style))
+            .replace("{1}", _day_label(locale, local.date(), style)))
+
+
+@functools.lru_cache(maxsize=64)
+def _joined(locale, style):
+    return str(babel_dates.get_datetime_format(style, locale=locale)).replace("'", "")
+
+
+@functools.lru_cache(maxsize=8192)
+def _time_label(locale, clock, style):
+    return babel_dates.format_time(clock, style, locale=locale)
+
+
 def when_due(moment, today_at):
     """A due time as a card shows it: "Thu 10:00" within the coming week, else with its
     date ("3 Dec 10:00"), in the reader's language and time zone.
@@ -126,9 +161,7 @@ def when_due(moment, today_at):
     A board names hundreds of due times: each day is worded by Babel once per
     language (`_day_label`), the time of day is the same in every language."""
     days = (moment.date() - today_at.date()).days
-    if "reader_zone" not in g:
-        g.reader_zone = get_timezone()
-    local = moment.replace(tzinfo=datetime.timezone.utc).astimezone(g.reader_zone)
+    local = reader_time(moment)
     pattern = "EEE" if 0 <= days < 7 else "d MMM"
     return f"{_day_label(str(get_locale()), local.date(), pattern)} {local:%H:%M}"
 
@@ -178,8 +211,7 @@ def register(app):
         CATEGORY_GROUPS=CATEGORY_GROUPS,
         LANGUAGES=LANGUAGES,
     )
-    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
-        format_datetime(value, fmt) if value else "")
+    app.jinja_env.filters["datetime"] = format_moment
     app.jinja_env.filters["date"] = lambda value, fmt="medium": (
         format_date(value, fmt) if value else "")
     app.jinja_env.filters["when_due"] = when_due
