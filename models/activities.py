@@ -271,6 +271,39 @@ def refresh_next_steps(contact_ids):
          .where(Contact.id == contact_id).execute())
 
 
+def company_next_steps(company_ids):
+    """R25 on the company board: each company's next step, its earliest open follow-up
+    on the company itself or on any of its contacts, as {company id: (due at, first line
+    of the text)}. One read for a page of cards, whatever its size."""
+    company_ids = sorted(set(company_ids))
+    if not company_ids:
+        return {}
+    is_open = (Activity.kind == FOLLOW_UP) & Activity.done_at.is_null()
+    first = (Activity.select(Activity.company.alias("company_id"),
+                             fn.MIN(Activity.due_at).alias("due_at"))
+             .where(Activity.company.in_(company_ids), is_open)
+             .group_by(Activity.company).alias("first"))
+    steps = {}
+    # Ties on the due time: the older follow-up.
+    for company_id, due_at, text in (
+            Activity.select(Activity.company, Activity.due_at, Activity.text)
+            .join(first, on=((Activity.company == first.c.company_id)
+                             & (Activity.due_at == first.c.due_at)))
+            .where(is_open).order_by(Activity.id.desc()).tuples()):
+        steps[company_id] = (_as_datetime(due_at), text.splitlines()[0][:NEXT_STEP_TEXT_MAX]
+                             if text else "")
+    return steps
+
+
+def attach_company_next_steps(companies):
+    """The companies (board cards), each with its next step as `next_step_at` and
+    `next_step_text`, as a contact's row has them."""
+    steps = company_next_steps(company.id for company in companies)
+    for company in companies:
+        company.next_step_at, company.next_step_text = steps.get(company.id, (None, ""))
+    return companies
+
+
 def _as_datetime(value):
     """SQLite hands MAX(COALESCE(...)) back as text."""
     if isinstance(value, str):

@@ -16,7 +16,8 @@ from models.board import (CARDS_PER_COLUMN, SORTS, CompanyUndo, Undo, board_stat
                           company_column_counts, days_in_status, move_card,
                           move_company_card, move_owner_card, off_board,
                           owner_column_counts, owner_columns, undo_company_move, undo_move)
-from models.activities import NEXT_STEP_FILTERS, next_step_condition
+from models.activities import (NEXT_STEP_FILTERS, attach_company_next_steps,
+                               next_step_condition)
 from models.categories import lead_board_category_ids
 from models.schema import POTENTIAL, now
 from models.search import (CompanySearch, ContactSearch, contacts_with_relations,
@@ -586,6 +587,7 @@ def companies():
         counts = company_column_counts(query)
         columns = [(category, counts.get(category.id, 0), company_cards(query, category.id))
                    for category in company_board_categories()]
+        attach_company_next_steps([card for _, _, cards in columns for card in cards])
     except RuleViolation as error:  # a dynamic selection whose stored criteria went bad
         return error_response(422, rule_message(error))
     block = "columns" if request.headers.get("HX-Target") == "board-columns" else None
@@ -610,6 +612,7 @@ def move_company_to():
         return error_response(409, rule_message(error))
     settings, query, selection = open_company_board()
     card = query.where(Company.id == company.id).first()
+    attach_company_next_steps([card] if card else [])
     response = render("board/_company_moved.html", company=card,
                       board_args=company_board_args(settings),
                       counts=company_column_counts(query),
@@ -687,7 +690,7 @@ def company_column(category_id):
     category = get_or_404(Category, category_id)
     settings, query, selection = open_company_board()
     offset = int_arg("offset", 0)
-    cards = company_cards(query, category.id, offset)
+    cards = attach_company_next_steps(company_cards(query, category.id, offset))
     return render("board/_company_more.html", category=category, cards=cards,
                   total=company_column_counts(query).get(category.id, 0),
                   next_offset=offset + len(cards), board_args=company_board_args(settings))

@@ -5,7 +5,7 @@ import pytest
 from playhouse.test_utils import count_queries
 
 from models import Actor, Category, LeadStatus, create_company, create_contact
-from models.activities import add_activity
+from models.activities import add_activity, complete_activity
 from models.schema import now
 
 from .conftest import HTMX
@@ -119,3 +119,45 @@ def test_r25_a_due_time_reads_in_the_readers_language_with_its_date_beyond_a_wee
     with app.test_request_context(), force_locale(language):
         assert when_due(datetime.datetime(2026, 12, 3, 10, 0), monday) == this_week
         assert when_due(datetime.datetime(2026, 12, 17, 14, 30), monday) == later
+
+
+def company_card(page, company):
+    return page.split(f'id="company-card-{company.id}"')[1].split("</li>")[0]
+
+
+def test_r25_a_company_card_shows_the_earliest_open_follow_up_on_it_or_its_contacts(
+        client, users, sample):
+    lead = sample["lead"]
+    page = client.get("/board/companies").data.decode()
+    assert 'class="card-next none"' in company_card(page, lead)
+    assert "No next step" in company_card(page, lead)
+    # On the company alone, then an earlier one on a contact (the later one, done,
+    # and another company's do not count).
+    add_activity(users["rep"], "follow_up", "Send the offer\nwith prices", company=lead,
+                 due_at=soon(3))
+    page = client.get("/board/companies").data.decode()
+    assert "Send the offer · " in company_card(page, lead) and "with prices" not in page
+    demo = add_activity(users["rep"], "follow_up", "Demo", contact=sample["bo"],
+                        due_at=soon(-1))
+    add_activity(users["rep"], "follow_up", "Other", contact=sample["cai"], due_at=soon(-5))
+    page = client.get("/board/companies").data.decode()
+    card = company_card(page, lead)
+    assert 'class="card-next overdue"' in card and "Demo · " in card and "Overdue" in card
+    complete_activity(demo, users["rep"])
+    assert "Send the offer · " in company_card(client.get("/board/companies").data.decode(),
+                                                 lead)
+
+
+def test_r25_company_board_next_steps_take_one_query_however_many_cards(client, users):
+    def queries():
+        with count_queries() as counter:
+            assert client.get("/board/companies").status_code == 200
+        return counter.count
+    rep, lead = Actor(users["rep"]), Category.get(name="Lead")
+    company = create_company(rep, name="Första AB", category=lead)
+    add_activity(users["rep"], "follow_up", "Call", company=company, due_at=soon(1))
+    few = queries()
+    for number in range(12):
+        more = create_company(rep, name=f"Bolag {number}", category=lead)
+        add_activity(users["rep"], "follow_up", "Call", company=more, due_at=soon(number))
+    assert queries() == few
