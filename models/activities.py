@@ -13,7 +13,7 @@ else's follow-up).
 """
 import datetime
 
-from peewee import JOIN, fn
+from peewee import JOIN, NodeList, fn
 
 from .db import database
 from .engine import Actor
@@ -350,20 +350,30 @@ NEXT_STEP_FILTERS = {"overdue": N_("Overdue"), "none": N_("No next step"),
                      "week": N_("Due this week")}
 
 
-def next_step_condition(which, at=None):
-    """R25: contacts whose next step is overdue, missing, or due this week (Monday to
-    Sunday, overdue ones of the week included); None for any other value."""
+def next_step_condition(which, at=None, step=Contact.next_step_at):
+    """R25: contacts (or companies, with `step` = `company_next_step_at()`) whose next
+    step is overdue, missing, or due this week (Monday to Sunday, overdue ones of the
+    week included); None for any other value."""
     at = at or now()
     if which == "overdue":
-        return Contact.next_step_at < at
+        return step < at
     if which == "none":
-        return Contact.next_step_at.is_null()
+        return step.is_null()
     if which == "week":
         monday = datetime.datetime.combine(at.date() - datetime.timedelta(days=at.weekday()),
                                            datetime.time())
-        return (Contact.next_step_at >= monday) & \
-            (Contact.next_step_at < monday + datetime.timedelta(days=7))
+        return (step >= monday) & (step < monday + datetime.timedelta(days=7))
     return None
+
+
+def company_next_step_at():
+    """R25: a company's next step time as an SQL expression, the due time of its earliest
+    open follow-up on it or on any of its contacts (NULL: none), to filter and sort the
+    company board by; `company_next_steps` reads the same for a page of cards."""
+    step = Activity.alias()
+    return NodeList((step.select(fn.MIN(step.due_at))
+                     .where(step.company == Company.id, step.kind == FOLLOW_UP,
+                            step.done_at.is_null()),))
 
 
 def is_overdue(due_at, at=None):

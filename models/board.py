@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from peewee import JOIN, Case, fn
 
 from . import engine
+from .activities import company_next_step_at
 from .categorization import outcome_of
 from .db import database, is_sqlite
 from .rules import Actor, RuleViolation, assign_owner, move_company
@@ -283,10 +284,17 @@ def company_board_categories():
     return [c for c in Category.ordered() if c.group == "potential"]
 
 
-def company_cards(query, category_id, offset=0, limit=CARDS_PER_COLUMN):
-    """One page of a category column of companies, by name."""
+COMPANY_SORTS = ("name", "next_step")
+
+
+def company_cards(query, category_id, offset=0, limit=CARDS_PER_COLUMN, sort="name"):
+    """One page of a category column of companies, by name or (R25) by next step as the
+    lead board sorts: none first (they need one planned), then the soonest."""
+    order = (Company.name, Company.id)
+    if sort == "next_step":
+        order = (company_next_step_at().asc(nulls="first"),) + order
     return list(query.where(Company.category == category_id)
-                .order_by(Company.name, Company.id).offset(offset).limit(limit))
+                .order_by(*order).offset(offset).limit(limit))
 
 
 def company_column_counts(query):

@@ -10,14 +10,15 @@ from flask_babel import gettext, ngettext
 from flask_login import current_user, login_required
 
 from models import Actor, Category, Company, Contact, LeadStatus, RuleViolation, User, paginate
-from models.board import (CARDS_PER_COLUMN, SORTS, CompanyUndo, Undo, board_statuses,
+from models.board import (CARDS_PER_COLUMN, COMPANY_SORTS, SORTS, CompanyUndo, Undo,
+                          board_statuses,
                           cards_among, category_column_counts, column_cards, column_counts,
                           company_board_categories, company_cards,
                           company_column_counts, days_in_status, move_card,
                           move_company_card, move_owner_card, off_board,
                           owner_column_counts, owner_columns, undo_company_move, undo_move)
 from models.activities import (NEXT_STEP_FILTERS, attach_company_next_steps,
-                               next_step_condition)
+                               company_next_step_at, next_step_condition)
 from models.categories import lead_board_category_ids
 from models.schema import POTENTIAL, now
 from models.search import (CompanySearch, ContactSearch, contacts_with_relations,
@@ -540,7 +541,7 @@ def assign():
 
 # --- Companies by category ---------------------------------------------------
 
-COMPANY_FILTERS = ("owner", "q")
+COMPANY_FILTERS = ("owner", "q", "next", "sort")
 
 
 def company_board_settings(selection=None):
@@ -548,13 +549,17 @@ def company_board_settings(selection=None):
     settings = remembered_settings("company_board", str(selection.id) if selection else "mine",
                                    COMPANY_FILTERS)
     settings["owner"] = settings["owner"] or "all"
+    if settings["sort"] not in COMPANY_SORTS:
+        settings["sort"] = "name"
+    if settings["next"] not in NEXT_STEP_FILTERS:
+        settings["next"] = ""
     settings["selection"] = str(selection.id) if selection else ""
     return settings
 
 
 def company_board_query(settings, selection=None):
     """Companies of the Potential customer group (or of a saved company selection),
-    filtered by owner and name."""
+    filtered by owner, name and next step (R25)."""
     criteria = CompanySearch(text=settings.get("q", "")[:200],
                              category_groups=[POTENTIAL])
     owner = settings["owner"]
@@ -563,6 +568,9 @@ def company_board_query(settings, selection=None):
     elif as_int(owner) is not None:
         criteria.owner_ids = [as_int(owner)]
     query = search_companies(criteria)
+    next_step = next_step_condition(settings.get("next"), step=company_next_step_at())
+    if next_step is not None:
+        query = query.where(next_step)
     if selection is not None:
         query = selection_matches(selection, current_user).narrow(query)
     return query
@@ -585,7 +593,8 @@ def companies():
     try:
         settings, query, selection = open_company_board()
         counts = company_column_counts(query)
-        columns = [(category, counts.get(category.id, 0), company_cards(query, category.id))
+        columns = [(category, counts.get(category.id, 0),
+                    company_cards(query, category.id, sort=settings.get("sort")))
                    for category in company_board_categories()]
         attach_company_next_steps([card for _, _, cards in columns for card in cards])
     except RuleViolation as error:  # a dynamic selection whose stored criteria went bad
@@ -690,7 +699,8 @@ def company_column(category_id):
     category = get_or_404(Category, category_id)
     settings, query, selection = open_company_board()
     offset = int_arg("offset", 0)
-    cards = attach_company_next_steps(company_cards(query, category.id, offset))
+    cards = attach_company_next_steps(company_cards(query, category.id, offset,
+                                                    sort=settings.get("sort")))
     return render("board/_company_more.html", category=category, cards=cards,
                   total=company_column_counts(query).get(category.id, 0),
                   next_offset=offset + len(cards), board_args=company_board_args(settings))

@@ -160,10 +160,10 @@ def test_company_cards_have_the_card_menu(client, sample):
     """A company card carries the same ⋯ menu as a contact's: its choices load on opening."""
     lead = sample["lead"]
     page = client.get("/board/companies").data.decode()
-    assert f'hx-get="/board/companies/menu/{lead.id}?owner=all"' in page
+    assert f'hx-get="/board/companies/menu/{lead.id}?owner=all&amp;sort=name"' in page
     assert 'aria-label="Actions for Fjällbo AB"' in page
     menu = client.get(f"/board/companies/menu/{lead.id}", headers=HTMX).data.decode()
-    assert 'hx-post="/board/companies/move?owner=all"' in menu
+    assert 'hx-post="/board/companies/move?owner=all&amp;sort=name"' in menu
     assert f'hx-target="#company-card-{lead.id}"' in menu
     assert f'name="company" value="{lead.id}"' in menu and 'name="category"' in menu
     assert ">Opportunity<" in menu and ">Lead<" not in menu  # the other columns only

@@ -161,3 +161,40 @@ def test_r25_company_board_next_steps_take_one_query_however_many_cards(client, 
         more = create_company(rep, name=f"Bolag {number}", category=lead)
         add_activity(users["rep"], "follow_up", "Call", company=more, due_at=soon(number))
     assert queries() == few
+
+
+@pytest.fixture
+def company_steps(users):
+    """Three Lead companies: one overdue, one due in ten days, one with none."""
+    rep, lead = Actor(users["rep"]), Category.get(name="Lead")
+    late, later, idle = (create_company(rep, name=name, category=lead)
+                         for name in ("Aalto Oy", "Berg AB", "Ceder AS"))
+    add_activity(users["rep"], "follow_up", "Call", company=late, due_at=soon(-2))
+    add_activity(users["rep"], "follow_up", "Offer", contact=create_contact(
+        later, rep, first_name="Dan", last_name="Berg"), due_at=soon(10))
+    return {"late": late, "later": later, "idle": idle}
+
+
+@pytest.mark.parametrize("which, shown, hidden", [
+    ("overdue", ["late"], ["later", "idle"]),
+    ("none", ["idle"], ["late", "later"]),
+    ("nonsense", ["late", "later", "idle"], []),
+])
+def test_r25_the_company_board_filters_by_next_step(client, company_steps, which, shown,
+                                                    hidden):
+    page = client.get(f"/board/companies?next={which}").data.decode()
+    for name in shown:
+        assert f'id="company-card-{company_steps[name].id}"' in page
+    for name in hidden:
+        assert f'id="company-card-{company_steps[name].id}"' not in page
+
+
+def test_r25_the_company_board_sorts_by_next_step(client, company_steps):
+    page = client.get("/board/companies?sort=next_step").data.decode()
+    positions = [page.index(f'id="company-card-{company_steps[n].id}"')
+                 for n in ("idle", "late", "later")]
+    assert positions == sorted(positions)  # none first, then the soonest
+    by_name = client.get("/board/companies?sort=name").data.decode()
+    positions = [by_name.index(f'id="company-card-{company_steps[n].id}"')
+                 for n in ("late", "later", "idle")]
+    assert positions == sorted(positions)
