@@ -120,10 +120,12 @@ LABEL_PREFIXES = {"form": ("Web form: ", N_("Web form: %(name)s")),
 
 
 def reader_time(moment):
-    """A stored (UTC) moment in the reader's time zone, which is looked up once per request."""
+    """A stored moment (naive: UTC) in the reader's time zone, looked up once per request."""
     if "reader_zone" not in g:
         g.reader_zone = get_timezone()
-    return moment.replace(tzinfo=datetime.timezone.utc).astimezone(g.reader_zone)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.astimezone(g.reader_zone)
 
 
 def format_moment(moment, style="medium"):
@@ -133,7 +135,7 @@ def format_moment(moment, style="medium"):
     (`_day_label`, `_time_label`), and they are joined the language's way."""
     if not moment:
         return ""
-    if style not in ("short", "medium"):
+    if style not in ("short", "medium") or not isinstance(moment, datetime.datetime):
         return format_datetime(moment, style)
     locale = str(get_locale())
     local = reader_time(moment)

@@ -23,5 +23,9 @@ def test_a_timeline_moment_reads_as_babel_words_it_in_the_readers_zone(app, lang
                 assert format_moment(moment, style) == format_datetime(moment, style), \
                     (moment, style)
         assert format_moment(None) == ""
+        # A day, or a moment that knows its zone, is worded as Babel words it too.
+        aware = pytz.timezone("Asia/Tokyo").localize(MOMENTS[0])
+        for value in (MOMENTS[0].date(), aware):
+            assert format_moment(value, "short") == format_datetime(value, "short")
         if zone == "Europe/Stockholm":
             assert "10:05" in format_moment(MOMENTS[0], "short")
