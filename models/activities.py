@@ -233,29 +233,24 @@ def _changed(activity, actor, stamp, action):
                    activity_id=activity.id, activity_action=action)
     if activity.contact_id is not None:
         refresh_next_steps([activity.contact_id])
+    elif activity.kind == FOLLOW_UP:
+        # A follow-up on the company alone is a next step of each of its contacts.
+        refresh_next_steps([row[0] for row in Contact.select(Contact.id)
+                            .where(Contact.company == activity.company_id).tuples()])
 
 
 def refresh_next_steps(contact_ids):
-    """R25: set each contact's next step (its earliest open follow-up) and the time of
-    its latest activity from its activities: two grouped reads, one write per contact."""
+    """R25: set each contact's next step, its earliest open follow-up on it or on its
+    company alone (ties: the contact's own), and the time of its latest activity, from
+    their activities: a few grouped reads, one write per contact."""
     contact_ids = sorted(set(contact_ids))
     if not contact_ids:
         return
-    # The earliest open follow-up per contact, then its text (ties: the older one).
-    first_due = (Activity.select(Activity.contact, fn.MIN(Activity.due_at))
-                 .where(Activity.contact.in_(contact_ids), Activity.kind == FOLLOW_UP,
-                        Activity.done_at.is_null())
-                 .group_by(Activity.contact))
-    due = dict(first_due.tuples())
-    texts = {}
-    if due:
-        for contact_id, due_at, text in (
-                Activity.select(Activity.contact, Activity.due_at, Activity.text)
-                .where(Activity.contact.in_(list(due)), Activity.kind == FOLLOW_UP,
-                       Activity.done_at.is_null())
-                .order_by(Activity.due_at.desc(), Activity.id.desc()).tuples()):
-            if due_at == due[contact_id]:
-                texts[contact_id] = text
+    company_of = dict(Contact.select(Contact.id, Contact.company)
+                      .where(Contact.id.in_(contact_ids)).tuples())
+    own = earliest_follow_ups(Activity.contact, contact_ids)
+    shared = earliest_follow_ups(Activity.company, set(company_of.values()),
+                                 Activity.contact.is_null())
     # The latest thing done: a note, call or meeting when written, a follow-up when done.
     latest = dict(Activity.select(Activity.contact,
                                   fn.MAX(fn.COALESCE(Activity.done_at, Activity.created_at)))
@@ -263,36 +258,40 @@ def refresh_next_steps(contact_ids):
                          (Activity.kind != FOLLOW_UP) | Activity.done_at.is_null(False))
                   .group_by(Activity.contact).tuples())
     for contact_id in contact_ids:
-        text = texts.get(contact_id, "")
-        first_line = text.splitlines()[0] if text else ""
-        (Contact.update(next_step_at=due.get(contact_id),
-                        next_step_text=first_line[:NEXT_STEP_TEXT_MAX],
+        steps = [step for step in (own.get(contact_id), shared.get(company_of.get(contact_id)))
+                 if step]
+        due, text = min(steps, key=lambda step: step[0]) if steps else (None, "")
+        (Contact.update(next_step_at=due, next_step_text=text,
                         last_activity_at=_as_datetime(latest.get(contact_id)))
          .where(Contact.id == contact_id).execute())
+
+
+def earliest_follow_ups(key, ids, *conditions):
+    """{id: (due at, first line of the text)} of the earliest open follow-up per value
+    of `key` (Activity.contact or Activity.company) among `ids`, where `conditions`
+    hold too (ties: the older follow-up). One read, however many ids."""
+    ids = sorted(set(ids) - {None})
+    if not ids:
+        return {}
+    is_open = (Activity.kind == FOLLOW_UP) & Activity.done_at.is_null()
+    first = (Activity.select(key.alias("key_id"), fn.MIN(Activity.due_at).alias("due_at"))
+             .where(key.in_(ids), is_open, *conditions)
+             .group_by(key).alias("first"))
+    steps = {}
+    for key_id, due_at, text in (
+            Activity.select(key, Activity.due_at, Activity.text)
+            .join(first, on=((key == first.c.key_id) & (Activity.due_at == first.c.due_at)))
+            .where(is_open, *conditions).order_by(Activity.id.desc()).tuples()):
+        steps[key_id] = (_as_datetime(due_at),
+                         text.splitlines()[0][:NEXT_STEP_TEXT_MAX] if text else "")
+    return steps
 
 
 def company_next_steps(company_ids):
     """R25 on the company board: each company's next step, its earliest open follow-up
     on the company itself or on any of its contacts, as {company id: (due at, first line
-    of the text)}. One read for a page of cards, whatever its size."""
-    company_ids = sorted(set(company_ids))
-    if not company_ids:
-        return {}
-    is_open = (Activity.kind == FOLLOW_UP) & Activity.done_at.is_null()
-    first = (Activity.select(Activity.company.alias("company_id"),
-                             fn.MIN(Activity.due_at).alias("due_at"))
-             .where(Activity.company.in_(company_ids), is_open)
-             .group_by(Activity.company).alias("first"))
-    steps = {}
-    # Ties on the due time: the older follow-up.
-    for company_id, due_at, text in (
-            Activity.select(Activity.company, Activity.due_at, Activity.text)
-            .join(first, on=((Activity.company == first.c.company_id)
-                             & (Activity.due_at == first.c.due_at)))
-            .where(is_open).order_by(Activity.id.desc()).tuples()):
-        steps[company_id] = (_as_datetime(due_at), text.splitlines()[0][:NEXT_STEP_TEXT_MAX]
-                             if text else "")
-    return steps
+    of the text)}."""
+    return earliest_follow_ups(Activity.company, company_ids)
 
 
 def attach_company_next_steps(companies):

@@ -17,6 +17,7 @@ changed since the merge page was opened (their versions).
 from peewee import SQL, CharField, CompositeKey, DateTimeField, IntegerField, chunked, fn
 
 from . import selections, webforms  # noqa: F401 - their tables reference contacts and companies
+from .activities import refresh_next_steps
 from .audit import record_audit
 from .db import BaseModel, database
 from .engine import BATCH, NOT_ACTIVE, reset_to_initial_status, set_lead_status, set_owner
@@ -190,6 +191,10 @@ def merge(entity, survivor_id, loser_id, choices, versions, actor):
         values["version"] = model.version + 1
         model.update(**values).where(model.id == survivor.id).execute()
         company_id = survivor.company_id if entity == "contacts" else survivor.id
+        # R25: the survivor's follow-ups now include the duplicate's.
+        refresh_next_steps([survivor.id] if entity == "contacts" else
+                           [i for (i,) in Contact.select(Contact.id)
+                            .where(Contact.company == survivor.id).tuples()])
         # from_owner: whose lead the duplicate was, so their open boards hear that
         # its card is gone (models/feed.py reads the old id from source_label).
         History.insert(kind=History.MERGED, created_at=now(), company=company_id,

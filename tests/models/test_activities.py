@@ -78,6 +78,34 @@ def test_r25_refresh_matches_a_fresh_computation_for_many_contacts(people, anna)
     assert Contact.get_by_id(anna.id).next_step_at is None
 
 
+def test_r25_a_follow_up_on_the_company_alone_is_each_contacts_next_step(people, anna):
+    """Unless a contact's own comes first; done or deleted, it is no one's next step."""
+    bo = create_contact(anna.company, Actor(people["rep"]), first_name="Bo", last_name="Ek")
+    create_contact(create_company(Actor(people["rep"]), name="Nordvik AS",
+                                  category=Category.get(name="Lead")),
+                   Actor(people["rep"]), first_name="Cai", last_name="Lund")
+    add_activity(people["rep"], "follow_up", "Demo for Anna", contact=anna, due_at=at(2))
+    visit = add_activity(people["rep"], "follow_up", "Visit the office", company=anna.company,
+                         due_at=at(5))
+
+    def steps():
+        return {c.first_name: (c.next_step_at, c.next_step_text) for c in Contact.select()}
+    assert steps() == {"Anna": (at(2), "Demo for Anna"), "Bo": (at(5), "Visit the office"),
+                       "Cai": (None, "")}
+    edit_activity(Activity.get_by_id(visit.id), people["rep"], "Visit the office",
+                  due_at=at(1))
+    assert steps()["Anna"] == steps()["Bo"] == (at(1), "Visit the office")
+    complete_activity(Activity.get_by_id(visit.id), people["rep"])
+    assert steps()["Anna"] == (at(2), "Demo for Anna") and steps()["Bo"] == (None, "")
+    complete_activity(Activity.get_by_id(visit.id), people["rep"], done=False)
+    delete_activity(Activity.get_by_id(visit.id), people["rep"])
+    assert steps()["Bo"] == (None, "")
+    # A note on the company is no one's next step, nor their latest activity.
+    add_activity(people["rep"], "note", "Nice office", company=anna.company)
+    assert steps()["Bo"] == (None, "") and Contact.get_by_id(bo.id).last_activity_at is None
+    assert steps()["Cai"] == (None, "")
+
+
 def test_r24_a_past_due_date_is_allowed(people, anna):
     add_activity(people["rep"], "follow_up", "Late", contact=anna,
                  due_at=datetime.datetime(2020, 1, 1, 9))

@@ -278,3 +278,19 @@ def test_r28_company_names_match_in_any_letter_case_with_nordic_letters_too(peop
                      versions(second, first), Actor(rep))
     assert (survivor.name, survivor.name_key) == ("Åkesson AB", "åkesson ab")
     assert [c.id for c in duplicate_companies(survivor)] == [other.id]
+
+
+def test_r25_r28_after_a_merge_the_survivors_next_steps_include_the_duplicates(people):
+    from models.activities import add_activity
+    rep, anna, mail, firma = people["rep"], people["anna"], people["mail"], people["firma"]
+    soon = datetime.datetime(2026, 12, 3, 10, 0)
+    add_activity(rep, "follow_up", "Demo", contact=mail, due_at=soon)
+    merge("contacts", anna.id, mail.id, {}, versions(anna, mail), Actor(rep))
+    assert (Contact.get_by_id(anna.id).next_step_at,
+            Contact.get_by_id(anna.id).next_step_text) == (soon, "Demo")
+    # A company's follow-up comes along to the surviving company's contacts.
+    copy = create_company(Actor(rep), name="Firma", category=Category.get(name="Lead"),
+                          owner=rep)
+    add_activity(rep, "follow_up", "Visit", company=copy, due_at=soon.replace(day=1))
+    merge("companies", firma.id, copy.id, {}, versions(firma, copy), Actor(people["manager"]))
+    assert Contact.get_by_id(anna.id).next_step_text == "Visit"

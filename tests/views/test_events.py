@@ -1,4 +1,5 @@
 """The live feed's routes and the board's live updates, through the test client."""
+import datetime
 import json
 import re
 
@@ -97,6 +98,22 @@ def changes(client, query):
     response = client.get(f"/board/changes?{query}", headers=HTMX)
     assert response.status_code == 200
     return response.data.decode()
+
+
+def test_r25_a_follow_up_on_a_company_reaches_its_contacts_cards_on_open_boards(
+        client, users, sample):
+    """The poll names the company; the board's update brings each of its contacts' cards
+    with the company's follow-up as their next step."""
+    from models.activities import add_activity
+    last = latest_change_id()
+    add_activity(users["rep"], "follow_up", "Visit the office", company=sample["lead"],
+                 due_at=datetime.datetime(2026, 12, 3, 10, 0))
+    news = client.get(f"/events/poll?after={last}").get_json()
+    assert news["companies"] == [sample["lead"].id] and news["contacts"] == []
+    body = changes(client, f"owner=all&companies={sample['lead'].id}")
+    for contact in (sample["anna"], sample["bo"]):
+        card = body.split(f'id="card-{contact.id}"')[1].split("</li>")[0]
+        assert "Visit the office · " in card
 
 
 def test_a_live_update_sends_the_moved_card_in_its_new_column_and_every_count(
