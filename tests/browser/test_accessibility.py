@@ -13,8 +13,8 @@ from models.schema import Category, Company, Contact, LeadStatus, User
 from playwright.sync_api import expect
 
 from .conftest import htmx_settled
-from .test_board import (a_second_board, column, open_board, setup_board, sign_in,
-                         status_of)
+from .test_board import (a_second_board, column, open_board, owner_board, setup_board,
+                         sign_in, status_of)
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-4.14.1.min.js"
 WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -294,16 +294,7 @@ def test_a_category_board_move_by_keyboard_moves_the_company_and_keeps_focus(pag
 
 
 def test_an_owner_board_move_by_keyboard_hands_the_lead_on(page):
-    anna, _, _ = setup_board()
-    models.database.connect(reuse_if_open=True)
-    ola = User.create(email="ola@example.test", name="Ola Olsen", role="rep",
-                      password_hash="-")
-    models.database.close()
-    sign_in(page)
-    open_board(page)
-    page.get_by_label("Columns").select_option(label="Owner")
-    expect(column(page, "Rita Rep").locator(".card")).to_have_count(3)
-    htmx_settled(page)
+    anna, ola = owner_board(page)
     move_by_keyboard(page, f"card-{anna.id}", "Ola Olsen")
     expect(page.locator("#toasts")).to_contain_text("Anna Berg given to Ola Olsen")
     expect(column(page, "Ola Olsen").locator(f"#card-{anna.id}")).to_be_visible()

@@ -230,7 +230,9 @@ def test_manager_switches_to_columns_by_category(page):
     models.database.close()
 
 
-def test_manager_groups_by_owner_and_a_drop_hands_the_lead_on(page, artifacts):
+def owner_board(page):
+    """The rep's board grouped by owner, with a second rep, Ola, as an empty column:
+    (Anna's contact, Ola)."""
     anna, _, _ = setup_board()
     models.database.connect(reuse_if_open=True)
     ola = User.create(email="ola@example.test", name="Ola Olsen", role="rep",
@@ -241,6 +243,11 @@ def test_manager_groups_by_owner_and_a_drop_hands_the_lead_on(page, artifacts):
     page.get_by_label("Columns").select_option(label="Owner")
     expect(column(page, "Rita Rep").locator(".card")).to_have_count(3)
     htmx_settled(page)
+    return anna, ola
+
+
+def test_manager_groups_by_owner_and_a_drop_hands_the_lead_on(page, artifacts):
+    anna, ola = owner_board(page)
     drag(page, page.locator(f"#card-{anna.id} .card-company"),
          column(page, "Ola Olsen").locator("ol"))
     expect(column(page, "Ola Olsen").locator(f"#card-{anna.id}")).to_be_visible()

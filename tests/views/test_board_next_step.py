@@ -183,6 +183,9 @@ def company_steps(users):
 def test_r25_the_company_board_filters_by_next_step(client, company_steps, which, shown,
                                                     hidden):
     page = client.get(f"/board/companies?next={which}").data.decode()
+    lead = Category.get(name="Lead").id
+    assert f'<span id="count-{lead}" class="count">{len(shown)}</span>' in page
+    assert page.count('<option value="overdue" selected>') == (which == "overdue")
     for name in shown:
         assert f'id="company-card-{company_steps[name].id}"' in page
     for name in hidden:
