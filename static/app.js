@@ -670,4 +670,10 @@
   if (document.querySelector("[data-live-tiles]")) { setInterval(refreshTiles, 60000); }
 
   window.tavla = { showToast: showToast };
+
+  // Last of the callbacks above: once htmx and this file have taken in the
+  // page, <html data-ready> says so (the browser tests act only after it).
+  htmx.onLoad(function (root) {
+    if (root === document.body) { document.documentElement.dataset.ready = ""; }
+  });
 })();

@@ -1,11 +1,13 @@
 """Real-browser tests: Debian's Chromium driven by Playwright, the app served
 on loopback from a thread of the test process."""
+import functools
 import os
 import shutil
 import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Locator, expect
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -74,10 +76,40 @@ def page(browser, live_server):
     context.close()
 
 
+# What a test does to an element, as a person would with mouse or keys.
+ACTIONS = ("check", "clear", "click", "dblclick", "drag_to", "fill", "focus", "hover", "press",
+           "press_sequentially", "select_option", "set_checked", "set_input_files", "tap",
+           "type", "uncheck")
+
+
+def scripts_ready(page):
+    """Wait until the page's deferred scripts (htmx, static/app.js) have taken it in:
+    until then a page is painted but a select's change or a button's hx-post does
+    nothing, and a test acting that early loses its step (a person is not that
+    quick). static/app.js marks <html data-ready>; pages without it are not waited for."""
+    expect(page.locator("html:not([data-ready]):has(script[src*='/app.js'])")) \
+        .to_have_count(0, timeout=10_000)
+
+
+def after_scripts(action):
+    @functools.wraps(action)
+    def act(locator, *args, **kwargs):
+        scripts_ready(locator.page)
+        return action(locator, *args, **kwargs)
+    return act
+
+
+@pytest.fixture(autouse=True)
+def act_on_ready_pages(monkeypatch):
+    """Every element action first waits for scripts_ready, after a link, a
+    redirect or a reload as much as after page.goto."""
+    for name in ACTIONS:
+        monkeypatch.setattr(Locator, name, after_scripts(getattr(Locator, name)))
+
+
 def sortables_ready(page):
     """Wait until static/app.js has made every reorderable list and board column
     sortable: its scripts are deferred, so rows can show before a drag would take."""
-    from playwright.sync_api import expect
     expect(page.locator("[data-board-column]:not([data-sortable-ready]),"
                         " [data-sortable-url]:not([data-sortable-ready])")).to_have_count(0)
 
@@ -88,6 +120,5 @@ def htmx_settled(page):
     A locator, not wait_for_function: that one evaluates its predicate as a
     string inside the page, which the Content-Security-Policy forbids.
     """
-    from playwright.sync_api import expect
     expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")) \
         .to_have_count(0)
