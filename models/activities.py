@@ -242,7 +242,8 @@ def _changed(activity, actor, stamp, action):
 def refresh_next_steps(contact_ids):
     """R25: set each contact's next step, its earliest open follow-up on it or on its
     company alone (ties: the contact's own), and the time of its latest activity, from
-    their activities: a few grouped reads, one write per contact."""
+    their activities: a few grouped reads, one write per distinct outcome (the
+    contacts of a company with only its follow-up share one)."""
     contact_ids = sorted(set(contact_ids))
     if not contact_ids:
         return
@@ -257,13 +258,16 @@ def refresh_next_steps(contact_ids):
                   .where(Activity.contact.in_(contact_ids),
                          (Activity.kind != FOLLOW_UP) | Activity.done_at.is_null(False))
                   .group_by(Activity.contact).tuples())
+    outcomes = {}
     for contact_id in contact_ids:
         steps = [step for step in (own.get(contact_id), shared.get(company_of.get(contact_id)))
                  if step]
         due, text = min(steps, key=lambda step: step[0]) if steps else (None, "")
-        (Contact.update(next_step_at=due, next_step_text=text,
-                        last_activity_at=_as_datetime(latest.get(contact_id)))
-         .where(Contact.id == contact_id).execute())
+        outcome = (due, text, _as_datetime(latest.get(contact_id)))
+        outcomes.setdefault(outcome, []).append(contact_id)
+    for (due, text, last), ids in outcomes.items():
+        (Contact.update(next_step_at=due, next_step_text=text, last_activity_at=last)
+         .where(Contact.id.in_(ids)).execute())
 
 
 def earliest_follow_ups(key, ids, *conditions):

@@ -2,6 +2,7 @@
 import datetime
 
 import pytest
+from playhouse.test_utils import count_queries
 
 from models import Actor, Category, Contact, History, RuleViolation, User, create_company, \
     create_contact
@@ -104,6 +105,22 @@ def test_r25_a_follow_up_on_the_company_alone_is_each_contacts_next_step(people,
     add_activity(people["rep"], "note", "Nice office", company=anna.company)
     assert steps()["Bo"] == (None, "") and Contact.get_by_id(bo.id).last_activity_at is None
     assert steps()["Cai"] == (None, "")
+
+
+def test_r25_a_company_follow_up_sets_its_contacts_next_steps_in_a_few_statements(people,
+                                                                                  anna):
+    """However many contacts the company has, those alike are written together."""
+    def statements():
+        with count_queries() as counter:
+            add_activity(people["rep"], "follow_up", "Visit", company=anna.company,
+                         due_at=at(5))
+        return counter.count
+    statements()  # anna.company is read once, then kept
+    few = statements()
+    for number in range(20):
+        create_contact(anna.company, Actor(people["rep"]), first_name="B", last_name=str(number))
+    assert statements() == few
+    assert {c.next_step_text for c in Contact.select()} == {"Visit"}
 
 
 def test_r24_a_past_due_date_is_allowed(people, anna):
