@@ -671,9 +671,9 @@
 
   window.tavla = { showToast: showToast };
 
-  // Last of the callbacks above: once htmx and this file have taken in the
-  // page, <html data-ready> says so (the browser tests act only after it).
-  htmx.onLoad(function (root) {
-    if (root === document.body) { document.documentElement.dataset.ready = ""; }
+  // Once htmx has taken in the page (its own DOMContentLoaded listener came
+  // first), <html data-ready> says so: the browser tests act only after it.
+  document.addEventListener("DOMContentLoaded", function () {
+    document.documentElement.dataset.ready = "";
   });
 })();
