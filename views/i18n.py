@@ -8,9 +8,9 @@ import datetime
 import functools
 
 from babel import dates as babel_dates
-from flask import current_app, g, request, session
+from flask import current_app, g, has_app_context, request, session
 from flask_babel import (format_currency, format_date, format_datetime, get_locale,
-                         get_timezone, gettext)
+                         get_timezone, get_translations, gettext)
 from flask_login import current_user
 
 from models import CATEGORY_GROUPS, LANGUAGES, ROLES
@@ -197,7 +197,30 @@ def source_text(source, label):
     return label
 
 
+def translations():
+    """The catalog of the language in force, asked of Flask-Babel once per request and
+    language: a page translates hundreds of strings (a card's timeline, five per
+    entry), and Flask-Babel looks the language and its catalog up again for each.
+    Kept with the Locale it is for, so a `force_locale` block gets its own."""
+    if not has_app_context():
+        return get_translations()
+    locale = get_locale()
+    kept = g.get("translations")
+    if kept is None or kept[0] is not locale:
+        kept = g.translations = (locale, get_translations())
+    return kept[1]
+
+
 def register(app):
+    # The templates' _() and friends, as Flask-Babel installs them but through
+    # translations() above.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda message: translations().ugettext(message),
+        ngettext=lambda singular, plural, n: translations().ungettext(singular, plural, n),
+        pgettext=lambda context, message: translations().upgettext(context, message),
+        npgettext=lambda context, singular, plural, n: translations().unpgettext(
+            context, singular, plural, n),
+        newstyle=True)
     app.jinja_env.globals.update(
         group_label=group_label,
         group_choices=lambda: list_names().groups(),
