@@ -119,13 +119,21 @@ LABEL_PREFIXES = {"form": ("Web form: ", N_("Web form: %(name)s")),
                   "import": ("Import: ", N_("Import: %(name)s"))}
 
 
-def reader_time(moment):
-    """A stored moment (naive: UTC) in the reader's time zone, looked up once per request."""
-    if "reader_zone" not in g:
-        g.reader_zone = get_timezone()
+def reader():
+    """(Locale, its name, time zone) of the reader, looked up once per request and
+    locale (a `force_locale` block gets its own): a board words hundreds of times."""
+    locale = get_locale()
+    kept = g.get("reader")
+    if kept is None or kept[0] is not locale:
+        kept = g.reader = (locale, str(locale), get_timezone())
+    return kept
+
+
+def reader_time(moment, zone=None):
+    """A stored moment (naive: UTC) in the reader's time zone."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.astimezone(g.reader_zone)
+    return moment.astimezone(zone or reader()[2])
 
 
 def format_moment(moment, style="medium"):
@@ -137,8 +145,8 @@ def format_moment(moment, style="medium"):
         return ""
     if style not in ("short", "medium") or not isinstance(moment, datetime.datetime):
         return format_datetime(moment, style)
-    locale = str(get_locale())
-    local = reader_time(moment)
+    _, locale, zone = reader()
+    local = reader_time(moment, zone)
     clock = local.time().replace(microsecond=0, tzinfo=None)
     if style == "short":
         clock = clock.replace(second=0)
@@ -163,9 +171,10 @@ def when_due(moment, today_at):
     A board names hundreds of due times: each day is worded by Babel once per
     language (`_day_label`), the time of day is the same in every language."""
     days = (moment.date() - today_at.date()).days
-    local = reader_time(moment)
+    _, locale, zone = reader()
+    local = reader_time(moment, zone)
     pattern = "EEE" if 0 <= days < 7 else "d MMM"
-    return f"{_day_label(str(get_locale()), local.date(), pattern)} {local:%H:%M}"
+    return f"{_day_label(locale, local.date(), pattern)} {local:%H:%M}"
 
 
 @functools.lru_cache(maxsize=4096)
