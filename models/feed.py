@@ -157,6 +157,7 @@ class FeedHub:
         self._cond = threading.Condition()
         self._wake = threading.Event()  # ends the poller's sleep (closing)
         self._reading = threading.Lock()  # one read of the database at a time
+        self._caught_up = threading.Event()  # the reader runs and has read what came before
         self._entries = collections.deque(maxlen=buffer_size)  # (seq, Change)
         self._seq = 0
         self._generation = 0  # raised at every (re)start: cached figures become unknown
@@ -194,6 +195,7 @@ class FeedHub:
                 self._max_id = latest_change_id()
             self.stats["queries"] += 1
             self._covered_from = self._max_id
+            self._caught_up.clear()
             self._reader = threading.Thread(target=self._read_forever, daemon=True,
                                             name="tavla-feed")
             self._reader.start()
@@ -223,6 +225,7 @@ class FeedHub:
             with self._cond:
                 if self._reader is threading.current_thread():
                     self._running = False
+                    self._caught_up.clear()
                 self._cond.notify_all()
 
     def _keep_reading(self):
@@ -238,6 +241,7 @@ class FeedHub:
 
     def _poll(self):
         # ensure_running has just read the newest id: the first read can wait.
+        self._caught_up.set()
         while not self._wake.wait(self.poll_seconds) and self._keep_reading():
             try:
                 self.read_new()
@@ -279,9 +283,11 @@ class FeedHub:
                 connection = self._listening_connection()
                 # Whatever committed while nobody listened (the start, a lost connection).
                 self.read_new()
+                self._caught_up.set()
                 while self._keep_reading():
                     readable, _, _ = select.select([connection], [], [], 1.0)
                     if not readable:
+                        self.stats["quiet_seconds"] += 1
                         continue
                     connection.poll()
                     payloads = [note.payload for note in connection.notifies]
@@ -293,11 +299,18 @@ class FeedHub:
                 log.exception("The change feed lost its PostgreSQL connection; reconnecting")
                 time.sleep(1)
             finally:
+                if self._reader is threading.current_thread():
+                    self._caught_up.clear()
                 if connection is not None:
                     try:
                         connection.close()
                     except Exception:  # noqa: BLE001
                         pass
+
+    def wait_until_caught_up(self, timeout):
+        """True once the reader runs and has read what came before it: on PostgreSQL
+        once its LISTEN is on and it has read what committed meanwhile."""
+        return self._caught_up.wait(timeout)
 
     def _listening_connection(self):
         import psycopg2  # only on PostgreSQL
@@ -467,6 +480,7 @@ class FeedHub:
         with self._cond:
             return {"pid": os.getpid(), "streams": self._streams,
                     "max_streams": self.max_streams, "reading": self._running,
+                    "caught_up": self._caught_up.is_set(),
                     "backend": "postgresql" if self.is_postgres else "sqlite",
                     "newest_id": self._max_id, "buffered": len(self._entries),
                     "gaps": len(self._gaps), **self.stats}

@@ -132,7 +132,7 @@ def test_a_reconnect_is_answered_from_memory_when_the_hub_saw_everything(lead):
     company, anna, bo, rita = lead
     hub = FeedHub(models.database.obj, poll_seconds=600)  # reads only when told to
     hub.ensure_running()
-    time.sleep(0.1)  # its first read at the start
+    assert hub.wait_until_caught_up(10)
     seen = hub.resume_id()
     set_lead_status(Contact.get_by_id(anna.id), status("Qualified"), Actor())
     hub.sync()
@@ -206,9 +206,13 @@ def test_postgresql_announces_each_commit_and_the_hub_never_polls(lead, hub):
         pytest.skip("SQLite's reader asks the table; NOTIFY is PostgreSQL's")
     company, anna, bo, rita = lead
     hub.ensure_running()
-    time.sleep(0.5)  # the listener is connected and has caught up
-    reads = hub.stats["queries"]
-    time.sleep(1.0)
+    assert hub.wait_until_caught_up(10)
+    reads, quiet = hub.stats["queries"], hub.stats["quiet_seconds"]
+    # Two of the listener's one-second waits pass with nothing announced.
+    deadline = time.monotonic() + 30  # waited for, not timed
+    while hub.stats["quiet_seconds"] < quiet + 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert hub.stats["quiet_seconds"] >= quiet + 2
     assert hub.stats["queries"] == reads, "the reader asked the table while nothing happened"
     seq = hub.position()
     set_lead_status(Contact.get_by_id(anna.id), status("Qualified"), Actor())
@@ -224,7 +228,7 @@ def test_postgresql_a_change_committed_late_reaches_the_hub(lead, hub):
         pytest.skip("SQLite writers take turns: ids always commit in order")
     company, anna, bo, rita = lead
     hub.ensure_running()
-    time.sleep(0.5)
+    assert hub.wait_until_caught_up(10)
     slow = models.make_database(POSTGRES_URL)  # a second connection: another request
     slow.connect()
     try:

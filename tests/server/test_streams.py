@@ -37,11 +37,25 @@ def test_one_process_holds_300_streams_and_still_serves_pages(start_server):
             stream.close()
 
 
-def feed_status(server):
-    admin = Browserless(server.url).login(ADMIN, DEMO_PASSWORD)
+def feed_status(server, admin=None):
+    admin = admin or Browserless(server.url).login(ADMIN, DEMO_PASSWORD)
     status, _, body = admin.get("/events/status")
     assert status == 200
     return json.loads(body)
+
+
+def quiet_seconds_pass(server, seconds):
+    """The feed status after `seconds` more of the PostgreSQL listener's one-second
+    waits have ended with nothing announced (waited for, not timed)."""
+    admin = Browserless(server.url).login(ADMIN, DEMO_PASSWORD)
+    start = feed_status(server, admin).get("quiet_seconds", 0)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status = feed_status(server, admin)
+        if status.get("quiet_seconds", 0) >= start + seconds:
+            return status
+        time.sleep(0.1)
+    raise AssertionError("the listener never waited quietly")
 
 
 def test_postgresql_a_move_through_one_server_reaches_another_by_notify(start_server):
@@ -55,9 +69,9 @@ def test_postgresql_a_move_through_one_server_reaches_another_by_notify(start_se
     stream = Browserless(process_b.url).login(MANAGER, DEMO_PASSWORD).events()
     try:
         assert stream.opened.wait(5)
-        quiet = feed_status(process_b)
-        time.sleep(1)
-        assert feed_status(process_b)["queries"] == quiet["queries"], \
+        quiet = quiet_seconds_pass(process_b, 1)
+        assert quiet["caught_up"]
+        assert quiet_seconds_pass(process_b, 2)["queries"] == quiet["queries"], \
             "process B asked the history table while nothing changed"
         contact, version, _, target = a_move(rep)
         moved(rep, contact, target, version)
@@ -73,8 +87,7 @@ def test_clients_of_a_killed_worker_reconnect_and_miss_nothing(start_server):
     streams = [ReconnectingStream(manager) for _ in range(4)]
     try:
         for stream in streams:
-            assert stream.opened.wait(10)
-        time.sleep(0.5)  # each has its Last-Event-ID
+            assert stream.opened.wait(10) and stream.identified.wait(10)
         with models.database.connection_context():
             contact = (Contact.select().where(Contact.lead_status.is_null(False))
                        .order_by(Contact.id).first())

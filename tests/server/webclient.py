@@ -178,6 +178,7 @@ class ReconnectingStream:
         self.last_id = None
         self.connects = 0
         self.opened = threading.Event()
+        self.identified = threading.Event()  # an id came: a reconnect can resume from it
         self.stopping = False
         self.connection = None
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -212,6 +213,7 @@ class ReconnectingStream:
             elif not line:
                 if "id" in event:
                     self.last_id = event["id"]
+                    self.identified.set()
                 if event.get("event") == "changed":
                     self.events.put(json.loads(event.get("data", "null")))
                 event = {}
