@@ -12,6 +12,7 @@ from . import engine
 from .activities import company_next_step_at
 from .categorization import outcome_of
 from .db import database, is_sqlite
+from .prepared import Prepared
 from .rules import Actor, RuleViolation, assign_owner, move_company
 from .schema import N_, Category, Company, Contact, History, LeadStatus, User, now
 
@@ -159,6 +160,15 @@ def column_cards(query, column_id, sort="name", offset=0, limit=CARDS_PER_COLUMN
                  by=Contact.lead_status):
     """One page of a column's cards (see card_query)."""
     return list(card_query(query, column_id, sort, by).offset(offset).limit(limit))
+
+
+def first_cards(query, column_ids, sort="name", by=Contact.lead_status):
+    """The first page of each column's cards, as [cards] in the order of `column_ids`.
+    The columns' queries differ only in the column: their SQL is written once."""
+    prepared = Prepared(lambda column_id: card_query(query, column_id, sort, by)
+                        .limit(CARDS_PER_COLUMN))
+    return [column_cards(query, None, sort, by=by) if column_id is None else prepared(column_id)
+            for column_id in column_ids]
 
 
 def move_owner_card(contact, owner, version, actor):

@@ -31,6 +31,7 @@ from peewee import JOIN, Desc, PostgresqlDatabase, fn
 
 from .db import database
 from .pagination import Page
+from .prepared import Prepared
 from .rules import RuleViolation
 from .schema import (CATEGORY_GROUPS, N_, Category, CategoryGroup, CategorySuggestion, Company,
                      Contact, LeadStatus, User)
@@ -75,6 +76,17 @@ def contacts_with_relations():
             .join_from(Contact, LeadStatus, JOIN.LEFT_OUTER)
             .join_from(Contact, User, JOIN.LEFT_OUTER, on=(Contact.owner == User.id),
                        attr="owner"))
+
+
+_CONTACT = Prepared(lambda contact_id: contacts_with_relations()
+                    .where(Contact.id == contact_id).limit(1))
+
+
+def contact_with_relations(contact_id):
+    """The live contact of this id with its company, category, status and owner, or
+    None: every contact page starts with it, so its SQL is written once."""
+    found = _CONTACT(contact_id)
+    return found[0] if found else None
 
 
 def search_contacts(criteria):

@@ -23,6 +23,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .audit import describe_changes, record_audit
 from .db import database, is_sqlite
+from .prepared import Prepared
 from .rules import Actor, RuleViolation
 from .schema import LANGUAGES, N_, ROLES, Company, Contact, LoginFailure, User, now
 from .values import EMAIL_MAX, as_int, clean_email, clean_name
@@ -195,8 +196,14 @@ def user_for_session(token):
     user_id, version = as_int(user_id), as_int(version)
     if user_id is None or version is None:
         return None
-    return User.get_or_none((User.id == user_id) & (User.session_version == version)
-                            & (User.active == True))  # noqa: E712
+    found = _SESSION_USER(user_id, version)
+    return found[0] if found else None
+
+
+# Asked on every signed-in request: its SQL is written once.
+_SESSION_USER = Prepared(lambda user_id, version: User.select().where(
+    (User.id == user_id) & (User.session_version == version)
+    & (User.active == True)).limit(1), 2)  # noqa: E712
 
 
 # --- Signing in ----------------------------------------------------------------------

@@ -18,9 +18,8 @@ from models.activities import (NotAllowed, add_activity, can_assign_others, can_
 from models.activity import card_timeline
 from models.engine import Actor
 from models.schema import ACTIVITY_KINDS, FOLLOW_UP, Activity, Company, Contact, now
-from models.search import contacts_with_relations
 
-from .common import get_or_404, render, rule_message, show_refusal
+from .common import contact_or_404, get_or_404, render, rule_message, show_refusal
 from .errors import error_response
 
 bp = Blueprint("activities", __name__)
@@ -103,7 +102,7 @@ def _card_response(activity, contact, company, form, status):
         company = None if contact else Company.get_or_none(Company.id == activity.company_id)
     if contact:
         from .contacts import contact_card
-        contact = get_or_404(contacts_with_relations(), contact.id)
+        contact = contact_or_404(contact.id)
         if not request.headers.get("HX-Request") and form is None:
             return redirect(url_for("contacts.show", contact_id=contact.id))
         return contact_card(contact, ["activities", "timeline"], status=status,

@@ -13,7 +13,7 @@ from models import Actor, Category, Company, Contact, LeadStatus, RuleViolation,
 from models.board import (CARDS_PER_COLUMN, COMPANY_SORTS, SORTS, CompanyUndo, Undo,
                           board_statuses,
                           cards_among, category_column_counts, column_cards, column_counts,
-                          company_board_categories, company_cards,
+                          company_board_categories, company_cards, first_cards,
                           company_column_counts, days_in_status, move_card,
                           move_company_card, move_owner_card, off_board,
                           owner_column_counts, owner_columns, undo_company_move, undo_move)
@@ -21,13 +21,13 @@ from models.activities import (NEXT_STEP_FILTERS, attach_company_next_steps,
                                company_next_step_at, next_step_condition)
 from models.categories import lead_board_category_ids
 from models.schema import POTENTIAL, now
-from models.search import (CompanySearch, ContactSearch, contacts_with_relations,
+from models.search import (CompanySearch, ContactSearch, contact_with_relations,
                            search_companies, search_contacts)
 from models.selections import selection_matches, visible_selection
 from models.tally import tally_counts
 from models.values import as_int
 
-from .common import get_or_404, int_arg, page_number, render, rule_message, wants_fragment
+from .common import contact_or_404, get_or_404, int_arg, page_number, render, rule_message, wants_fragment
 from .contacts import contact_card_context
 from .errors import error_response
 from .i18n import category_name, list_names, status_name
@@ -167,15 +167,15 @@ def board_columns(settings, query, selection=None):
     sort, by = settings["sort"], settings["group"]
     counts = board_counts(settings, selection, query, by)
     if by == "category":
-        return [(category, counts.get(category.id, 0),
-                 column_cards(query, category.id, sort, by=Company.category))
-                for category in company_board_categories()]
-    if by == "owner":
-        return [(owner, counts.get(owner.owner_id, 0),
-                 column_cards(query, owner.owner_id, sort, by=Contact.owner))
-                for owner in owner_columns(counts)]
-    return [(status, counts.get(status.id, 0), column_cards(query, status.id, sort))
-            for status in board_statuses()]
+        columns = [(category, category.id) for category in company_board_categories()]
+    elif by == "owner":
+        columns = [(owner, owner.owner_id) for owner in owner_columns(counts)]
+    else:
+        columns = [(status, status.id) for status in board_statuses()]
+    cards = first_cards(query, [column_id for _, column_id in columns], sort,
+                        by=COLUMN_FIELDS[by])
+    return [(column, counts.get(column_id, 0), column_cards)
+            for (column, column_id), column_cards in zip(columns, cards)]
 
 
 def board_context(settings, selection=None):
@@ -260,7 +260,7 @@ def card_preview(settings):
         return None
     contact_id = int_arg("contact")
     contact = None if contact_id is None else \
-        contacts_with_relations().where(Contact.id == contact_id).first()
+        contact_with_relations(contact_id)
     context = contact_card_context(contact) if contact is not None else {}
     return dict(context, contact=contact, close_url=url_for("board.index", **board_args(settings)))
 
@@ -386,7 +386,7 @@ def changes():
 def menu(contact_id=None):
     """The "Move to…" choices of one card: every other column of the board's grouping
     (statuses that take drops (R6), Potential customer categories, or owners)."""
-    contact = get_or_404(contacts_with_relations(), contact_id or 0)
+    contact = contact_or_404(contact_id or 0)
     selection, settings = open_board()
     args = board_args(settings)
     shown = int_arg("shown")
@@ -480,7 +480,7 @@ def move():
         return gone()
     except RuleViolation as error:
         return error_response(409, rule_message(error))
-    contact = get_or_404(contacts_with_relations(), contact_id)
+    contact = contact_or_404(contact_id)
     return moved_response(contact, "status", proposal=outcome.suggestion, undo=dict(
         message=gettext("%(name)s moved to %(status)s.", name=contact.full_name,
                         status=status_name(contact.lead_status)),
@@ -504,7 +504,7 @@ def undo():
         contact = undo_move(Undo(*values), Actor(current_user._get_current_object()))
     except RuleViolation as error:
         return error_response(409, rule_message(error))
-    response = moved_response(get_or_404(contacts_with_relations(), contact.id), "status")
+    response = moved_response(contact_or_404(contact.id), "status")
     # The card goes back to its old column: let the board redraw.
     response.headers["HX-Trigger"] = "board-refresh"
     return response
@@ -526,7 +526,7 @@ def assign():
         return gone()
     except RuleViolation as error:
         return error_response(409, rule_message(error))
-    contact = get_or_404(contacts_with_relations(), contact_id)
+    contact = contact_or_404(contact_id)
     if request.form.get("undo"):
         response = moved_response(contact, "owner")
         response.headers["HX-Trigger"] = "board-refresh"
@@ -720,7 +720,7 @@ def move_contact_company():
                                           Actor(current_user._get_current_object()))
     except RuleViolation as error:
         return error_response(409, rule_message(error))
-    contact = get_or_404(contacts_with_relations(), contact.id)
+    contact = contact_or_404(contact.id)
     response = moved_response(contact, "category", undo=company_undo(
         company, category, undo, "board.undo_contact_company", board_args(open_board()[1])))
     # Every card of the company moved with it: the board redraws.

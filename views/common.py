@@ -10,6 +10,7 @@ from markupsafe import Markup
 from peewee import DoesNotExist
 
 from models import RuleViolation
+from models.search import contact_with_relations
 from models.values import as_int
 
 from .errors import error_response
@@ -35,6 +36,15 @@ def render(template, block=None, status=200, **context):
     else:
         body = render_template(template, **context)
     return make_response(body, status)
+
+
+def contact_or_404(contact_id):
+    """The live contact of this id with its company, category, status and owner (one
+    prepared query), or the 404 page."""
+    contact = contact_with_relations(contact_id)
+    if contact is None:
+        abort(404)
+    return contact
 
 
 def get_or_404(query, object_id):

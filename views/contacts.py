@@ -3,14 +3,15 @@ from flask import Blueprint, abort, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
-from models import (Actor, Category, Contact, LeadStatus, RuleViolation, User, create_contact, lead_status_is_active, update_contact)
+from models import (Actor, Category, LeadStatus, RuleViolation, User, create_contact,
+                    lead_status_is_active, update_contact)
 from models.activity import web_form_messages
 from models.categorization import set_lead_status_with_rules
 from models.merge import duplicate_contacts, merged_into
-from models.search import contacts_with_relations
+from models.search import contact_with_relations
 
 from .activities import activity_context, parse_before
-from .common import get_or_404, int_arg, render, rule_message, show_refusal
+from .common import contact_or_404, get_or_404, int_arg, render, rule_message, show_refusal
 from .companies import company_query
 from .errors import error_response
 from .forms import ContactForm, form_values
@@ -52,7 +53,7 @@ def contact_card_context(contact, **extra):
 def show(contact_id):
     """The contact card: company, category, lead status (R8, R13), source, activities
     and the timeline (a page of older entries with ?before=, the block htmx asks for)."""
-    contact = contacts_with_relations().where(Contact.id == contact_id).first()
+    contact = contact_with_relations(contact_id)
     if contact is None:
         # R28: a merged-away contact's address leads to the survivor.
         survivor = merged_into("contacts", contact_id)
@@ -67,7 +68,7 @@ def show(contact_id):
 @login_required
 def lead_status(contact_id):
     """The lead status widget, shown or (with ?edit=1) as a chooser."""
-    contact = get_or_404(contacts_with_relations(), contact_id)
+    contact = contact_or_404(contact_id)
     editing = request.args.get("edit") == "1" and lead_status_is_active(contact)
     # Cancelled in place: focus goes back to the "Change" link it came from.
     return contact_card(contact, "lead_status", editing_status=editing,
@@ -78,7 +79,7 @@ def lead_status(contact_id):
 @login_required
 def set_status(contact_id):
     """Set the lead status in place (R8, R6); the widget and the timeline update."""
-    contact = get_or_404(contacts_with_relations(), contact_id)
+    contact = contact_or_404(contact_id)
     status = LeadStatus.get_or_none(LeadStatus.id == int_arg("lead_status", values=request.form))
     if status is None:
         return error_response(422, gettext("Choose a lead status from the list."))
@@ -92,7 +93,7 @@ def set_status(contact_id):
             return redirect(url_for("companies.show", company_id=contact.company_id,
                                     suggestion=outcome.suggestion.id))
         return redirect(url_for("contacts.show", contact_id=contact.id))
-    contact = get_or_404(contacts_with_relations(), contact_id)
+    contact = contact_or_404(contact_id)
     if outcome.action == "change":
         # A rule moved the company: category (and maybe the status field, R11)
         # changed, so the whole details panel is sent instead of the widget.
@@ -145,13 +146,13 @@ def save_contact(contact, form):
 @login_required
 def edit(contact_id):
     """Edit a contact: in place on the card (htmx) or as its own page."""
-    contact = get_or_404(contacts_with_relations(), contact_id)
+    contact = contact_or_404(contact_id)
     form = ContactForm(obj=contact).fill_choices()
     if request.method == "GET":
         form.owner.data = contact.owner_id or 0
     if form.validate_on_submit() and save_contact(contact, form):
         if request.headers.get("HX-Request"):
-            contact = get_or_404(contacts_with_relations(), contact_id)
+            contact = contact_or_404(contact_id)
             return contact_card(contact, "details")
         return redirect(url_for("contacts.show", contact_id=contact.id))
     status = 422 if form.errors else 200

@@ -5,11 +5,10 @@ from flask_babel import gettext, ngettext
 from flask_login import current_user
 
 from models import Actor, RuleViolation, paginate
-from models.search import contacts_with_relations
 from models.trash import (DELETERS, delete_company, delete_contact, deleted_companies,
                           deleted_contacts, purge_date, restore_company, restore_contact)
 
-from .common import get_or_404, page_number, render, role_required, rule_message
+from .common import contact_or_404, get_or_404, page_number, render, role_required, rule_message
 from .companies import company_query
 from .errors import error_response
 
@@ -26,7 +25,7 @@ def actor():
 @role_required(*DELETERS)
 def delete_contact_page(contact_id):
     """Ask, then delete a contact (it can be restored for 30 days)."""
-    contact = get_or_404(contacts_with_relations(), contact_id)
+    contact = contact_or_404(contact_id)
     if request.method == "GET":
         return render("trash/confirm.html", contact=contact, company=contact.company)
     try:
