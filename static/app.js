@@ -464,6 +464,12 @@
 
   function announce(news) {
     document.dispatchEvent(new CustomEvent("tavla:changed", { detail: news }));
+    // A change that names this user (a lead given to them) may have brought a
+    // notice: the header's bell asks for its count (views.notices.bell_trigger).
+    var me = Number(document.body.dataset.userId);
+    if (news.all || (news.owners || []).indexOf(me) >= 0) {
+      document.dispatchEvent(new CustomEvent("tavla:notices"));
+    }
   }
 
   function pollFeed(seconds) {

@@ -1,7 +1,7 @@
 """The lead board in a real browser: drags, the confirm dialog, refusals, live updates."""
 import models
-from models import (Actor, Category, Company, Contact, LeadStatus, User, create_company,
-                    create_contact)
+from models import (Actor, Category, Company, Contact, LeadStatus, User, assign_owner,
+                    create_company, create_contact)
 from models.categorization import save_rules
 from models.search import parse_criteria
 from models.selections import save_selection
@@ -368,3 +368,27 @@ def test_r28_a_merged_away_card_leaves_another_open_board_live(page, browser, li
     expect(column(other, "Open").locator(".count")).to_have_text("3")
     expect(other.locator(f"#card-{anna.id}")).to_be_visible()
     other.screenshot(path=artifacts / "merged-card-gone.png")
+
+
+def test_r26_a_lead_given_to_me_lights_the_bell_of_my_open_board(page):
+    """The bell of a page holding the event stream asks again when the stream names
+    the user, not only every ten minutes (views.notices.bell_trigger)."""
+    anna, _, _ = setup_board()
+    models.database.connect(reuse_if_open=True)
+    manager = User(email="mona@example.test", name="Mona Manager", role="manager")
+    manager.set_password(PASSWORD)
+    manager.save()
+    rita = User.get(User.email == "rita@example.test")
+    company = Company.get(Company.name == "Nordvik AS")
+    dan = create_contact(company, Actor(manager), first_name="Dan", last_name="Ek")
+    models.database.close()
+    sign_in(page)
+    open_board(page)
+    bell = page.locator("#notice-bell")
+    expect(bell.locator(".notice-count")).to_have_count(0)
+    models.database.connect(reuse_if_open=True)
+    assign_owner(Contact.get_by_id(dan.id), rita, Actor(manager))
+    models.database.close()
+    # Live, without a reload or the ten minutes (the bound as for the cards above).
+    expect(bell.locator(".notice-count")).to_have_text("1", timeout=10_000)
+    expect(column(page, "Open").locator(f"#card-{dan.id}")).to_be_visible()

@@ -23,6 +23,22 @@ def test_r26_the_bell_counts_my_unread_notices_only(client, sample, users):
     assert "notice-count" not in manager.get("/notices/bell").data.decode()
 
 
+def test_r26_the_bell_of_a_live_page_waits_for_the_stream_not_the_minute(client, sample, users):
+    """A page holding the event stream (the board) asks for the count when the stream
+    names the user and every ten minutes; any other page each minute. A thousand open
+    boards would otherwise ask 17 times a second."""
+    board = client.get("/board").data.decode()
+    assert 'hx-trigger="load, tavla:notices from:document, every 600s"' in board
+    assert "/notices/bell?live=1" in board and 'sse-connect="/events"' in board
+    assert f'data-user-id="{users["rep"].id}"' in board
+    card = client.get(f"/contacts/{sample['bo'].id}").data.decode()
+    assert 'hx-trigger="load, every 60s"' in card and "sse-connect" not in card
+    # The bell it swaps in keeps the page's kind.
+    live = client.get("/notices/bell?live=1", headers=HTMX).data.decode()
+    assert 'hx-trigger="tavla:notices from:document, every 600s"' in live
+    assert 'hx-trigger="every 60s"' in client.get("/notices/bell", headers=HTMX).data.decode()
+
+
 def test_r26_the_notices_page_lists_the_assignment_in_my_language(client, sample, users):
     User.update(language="sv").where(User.id == users["rep"].id).execute()
     hand_over(sample, users)
