@@ -18,6 +18,7 @@ from peewee import JOIN, NodeList, fn
 from .db import database
 from .engine import Actor
 from .errors import InvalidFields, RuleViolation
+from .prepared import PreparedShapes, key_of
 from .schema import (ACTIVITY_KINDS, FOLLOW_UP, N_, Activity, Company, Contact, History, User,
                      now)
 from .values import clean_text
@@ -319,6 +320,11 @@ def _as_datetime(value):
 def activities_of(contact=None, company=None, before=None, limit=30):
     """The newest activities of one contact, or of a company with its contacts'
     (newest first, those older than `before` when given), with their people."""
+    by_contact = contact is not None
+    return _ACTIVITIES(by_contact, key_of(contact if by_contact else company), limit, before)
+
+
+def _activities_query(by_contact, key_id, limit, before):
     Author, Owner = User.alias(), User.alias()
     query = (Activity.select(Activity, Contact.id, Contact.first_name, Contact.last_name,
                              Author.id, Author.name, Owner.id, Owner.name)
@@ -327,26 +333,29 @@ def activities_of(contact=None, company=None, before=None, limit=30):
                         on=(Activity.author == Author.id), attr="author")
              .join_from(Activity, Owner, join_type=JOIN.LEFT_OUTER,
                         on=(Activity.owner == Owner.id), attr="owner")
+             .where((Activity.contact if by_contact else Activity.company) == key_id)
              .order_by(Activity.created_at.desc(), Activity.id.desc())
              .limit(limit))
-    query = query.where(Activity.contact == contact) if contact is not None \
-        else query.where(Activity.company == company)
-    if before is not None:
-        query = query.where(Activity.created_at < before)
-    return list(query)
+    return query.where(Activity.created_at < before) if before is not None else query
+
+
+_ACTIVITIES = PreparedShapes(_activities_query)
 
 
 def open_follow_ups(contact=None, company=None, limit=10):
     """The open follow-ups of a contact (or company), soonest first: the first `limit`
     (the timeline has the rest)."""
-    query = (Activity.select(Activity, User.id, User.name)
-             .join_from(Activity, User, join_type=JOIN.LEFT_OUTER,
-                        on=(Activity.owner == User.id), attr="owner")
-             .where(Activity.kind == FOLLOW_UP, Activity.done_at.is_null())
-             .order_by(Activity.due_at, Activity.id))
-    query = query.where(Activity.contact == contact) if contact is not None \
-        else query.where(Activity.company == company)
-    return list(query.limit(limit))
+    by_contact = contact is not None
+    return _FOLLOW_UPS(by_contact, key_of(contact if by_contact else company), limit)
+
+
+_FOLLOW_UPS = PreparedShapes(lambda by_contact, key_id, limit: (
+    Activity.select(Activity, User.id, User.name)
+    .join_from(Activity, User, join_type=JOIN.LEFT_OUTER,
+               on=(Activity.owner == User.id), attr="owner")
+    .where(Activity.kind == FOLLOW_UP, Activity.done_at.is_null(),
+           (Activity.contact if by_contact else Activity.company) == key_id)
+    .order_by(Activity.due_at, Activity.id).limit(limit)))
 
 
 NEXT_STEP_FILTERS = {"overdue": N_("Overdue"), "none": N_("No next step"),

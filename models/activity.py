@@ -6,6 +6,7 @@ import datetime
 from dataclasses import dataclass
 
 from .activities import activities_of
+from .prepared import PreparedShapes, key_of
 from .rules import timeline
 from .sales import sale_events
 from .schema import Contact
@@ -45,22 +46,24 @@ class MessageEntry:
 
 def web_form_messages(contact=None, company=None, limit=10):
     """The latest messages visitors wrote in web forms, of one contact or company."""
-    query = (WebFormSubmission
-             .select(WebFormSubmission, WebForm.name, Contact.id, Contact.first_name,
-                     Contact.last_name)
-             .join_from(WebFormSubmission, WebForm)
-             .join_from(WebFormSubmission, Contact, attr="contact")
-             .where(Contact.deleted_at.is_null())  # R27: not a deleted contact's words
-             .order_by(WebFormSubmission.created_at.desc(), WebFormSubmission.id.desc())
-             .limit(MESSAGES_READ))
-    query = query.where(WebFormSubmission.contact == contact) if contact is not None \
-        else query.where(WebFormSubmission.company == company)
+    by_contact = contact is not None
     messages = []
-    for row in query:
+    for row in _MESSAGES(by_contact, key_of(contact if by_contact else company)):
         text = (row.values.get("message") or "").strip()
         if text:
             messages.append(MessageEntry(row.created_at, text, row.contact, row.form.name))
     return messages[:limit]
+
+
+_MESSAGES = PreparedShapes(lambda by_contact, key_id: (
+    WebFormSubmission
+    .select(WebFormSubmission, WebForm.name, Contact.id, Contact.first_name, Contact.last_name)
+    .join_from(WebFormSubmission, WebForm)
+    .join_from(WebFormSubmission, Contact, attr="contact")
+    .where(Contact.deleted_at.is_null(),  # R27: not a deleted contact's words
+           (WebFormSubmission.contact if by_contact else WebFormSubmission.company) == key_id)
+    .order_by(WebFormSubmission.created_at.desc(), WebFormSubmission.id.desc())
+    .limit(MESSAGES_READ)))
 
 
 @dataclass

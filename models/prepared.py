@@ -9,8 +9,12 @@ kind of database, with marker numbers where its parameters go, and each run
 puts the real values in their places.
 
 Only for queries whose shape never depends on the values: no `== None` (peewee
-writes IS NULL), no lists of varying length, no branches on the values.
+writes IS NULL), no lists of varying length, no branches on the values. A
+query with a few such choices (of a contact or of a company, with a `before`
+or without) is a `PreparedShapes`: one `Prepared` per choice.
 """
+import functools
+
 from .db import database
 
 # Integers no id, limit or offset ever is: the markers of the parameters.
@@ -46,3 +50,31 @@ class Prepared:
             for index in where:
                 params[index] = value
         return list(query._get_cursor_wrapper(database.execute_sql(sql, params)))
+
+
+class PreparedShapes:
+    """`PreparedShapes(build)(shape, *values)`: the rows of `build(shape, *values)`, one
+    `Prepared` query for each `shape` (a hashable naming the choices the query's shape
+    depends on) and each set of values that are None (a `before` not given, say: the
+    build leaves its condition out), written when first asked for."""
+
+    def __init__(self, build):
+        self._build = build
+        self._prepared = {}
+
+    def __call__(self, shape, *values):
+        given = tuple(value is not None for value in values)
+        prepared = self._prepared.get((shape, given))
+        if prepared is None:
+            prepared = self._prepared[shape, given] = Prepared(
+                functools.partial(self._build_given, shape, given), sum(given))
+        return prepared(*(value for value in values if value is not None))
+
+    def _build_given(self, shape, given, *markers):
+        markers = iter(markers)
+        return self._build(shape, *(next(markers) if present else None for present in given))
+
+
+def key_of(row):
+    """The id of a row, or the id itself."""
+    return getattr(row, "id", row)

@@ -7,6 +7,7 @@ from . import engine
 from .db import database
 from .engine import Actor  # noqa: F401 - the names every caller imports
 from .errors import InvalidFields, RuleViolation
+from .prepared import PreparedShapes, key_of
 from .schema import N_, Category, Company, Contact, History, LeadStatus, User, now
 from .values import clean_email, clean_name, clean_phone, clean_text, clean_url
 
@@ -184,6 +185,21 @@ def move_company(company, category, actor, reset_statuses=True):
     return True
 
 
+def _history_query(by_contact, key_id, limit, before):
+    # R27: a deleted contact's changes leave its company's timeline with it.
+    query = (History.select(History, Contact.id, Contact.first_name, Contact.last_name)
+             .join_from(History, Contact, JOIN.LEFT_OUTER)
+             .where(History.contact.is_null() | Contact.deleted_at.is_null(),
+                    History.kind != History.ACTIVITY,
+                    (History.contact if by_contact else History.company) == key_id)
+             .order_by(History.created_at.desc(), History.id.desc())
+             .limit(limit))
+    return query.where(History.created_at < before) if before is not None else query
+
+
+_HISTORY = PreparedShapes(_history_query)
+
+
 def timeline(company=None, contact=None, limit=30, before=None):
     """R20: the newest changes of a company (with its contacts) or of one contact (older
     than `before` when given). Activities (R24) are read from their own table.
@@ -192,18 +208,8 @@ def timeline(company=None, contact=None, limit=30, before=None):
     three small queries: one nine-way join cost PostgreSQL more to plan
     (8-50 ms) than to run.
     """
-    # R27: a deleted contact's changes leave its company's timeline with it.
-    query = (History.select(History, Contact.id, Contact.first_name, Contact.last_name)
-             .join_from(History, Contact, JOIN.LEFT_OUTER)
-             .where(History.contact.is_null() | Contact.deleted_at.is_null())
-             .where(History.kind != History.ACTIVITY)
-             .order_by(History.created_at.desc(), History.id.desc())
-             .limit(limit))
-    query = query.where(History.contact == contact) if contact is not None \
-        else query.where(History.company == company)
-    if before is not None:
-        query = query.where(History.created_at < before)
-    entries = list(query)
+    by_contact = contact is not None
+    entries = _HISTORY(by_contact, key_of(contact if by_contact else company), limit, before)
     lookups = ((LeadStatus, ("from_status", "to_status")),
                (Category, ("from_category", "to_category")),
                (User, ("actor", "from_owner", "to_owner")))

@@ -3,6 +3,7 @@ sale events the timelines show. Registering and marking sales, with the lead
 categorization they cause, are in models/categorization.py."""
 from peewee import JOIN
 
+from .prepared import PreparedShapes, key_of
 from .schema import Sale, SaleEvent, User, now
 
 # The currency of a company's country, by the names people type for it
@@ -45,13 +46,18 @@ def record_sale_event(sale, kind, actor):
 def sale_events(company=None, contact=None, limit=30, before=None):
     """The newest sale events of a company, or of the sales of one contact (older than
     `before` when given), with their sale and who made them."""
+    by_contact = contact is not None
+    return _SALE_EVENTS(by_contact, key_of(contact if by_contact else company), limit, before)
+
+
+def _sale_events_query(by_contact, key_id, limit, before):
     query = (SaleEvent.select(SaleEvent, Sale, User)
              .join_from(SaleEvent, Sale)
              .join_from(SaleEvent, User, JOIN.LEFT_OUTER, on=(SaleEvent.actor == User.id),
                         attr="actor")
+             .where((Sale.contact if by_contact else SaleEvent.company) == key_id)
              .order_by(SaleEvent.created_at.desc(), SaleEvent.id.desc()).limit(limit))
-    if before is not None:
-        query = query.where(SaleEvent.created_at < before)
-    if contact is not None:
-        return list(query.where(Sale.contact == contact))
-    return list(query.where(SaleEvent.company == company))
+    return query.where(SaleEvent.created_at < before) if before is not None else query
+
+
+_SALE_EVENTS = PreparedShapes(_sale_events_query)

@@ -3,7 +3,7 @@ import pytest
 from playhouse.test_utils import count_queries
 
 from models import Actor, Category, Contact, User, create_company, create_contact
-from models.prepared import Prepared
+from models.prepared import Prepared, PreparedShapes
 from models.search import contact_with_relations, contacts_with_relations
 from models.users import user_for_session
 
@@ -59,3 +59,22 @@ def test_the_contact_pages_and_the_session_read_one_statement_each(people):
     User.update(active=False).where(User.id == rep.id).execute()
     assert contact_with_relations(bo.id) is None
     assert user_for_session(f"{rep.id}.{rep.session_version}") is None
+
+
+def test_each_shape_and_each_missing_value_has_its_own_sql(people):
+    """Of a contact or of a company, with an owner or without (None: no condition)."""
+    rep, anna, bo = people
+    written = []
+
+    def build(by_contact, key_id, owner_id):
+        written.append((by_contact, owner_id is None))
+        query = Contact.select().where(
+            (Contact.id if by_contact else Contact.company) == key_id).order_by(Contact.id)
+        return query.where(Contact.owner == owner_id) if owner_id is not None else query
+    shapes = PreparedShapes(build)
+    assert [c.id for c in shapes(False, anna.company_id, None)] == [anna.id, bo.id]
+    assert [c.id for c in shapes(False, anna.company_id, rep.id)] == [anna.id]
+    assert [c.id for c in shapes(True, bo.id, None)] == [bo.id]
+    assert [c.id for c in shapes(True, bo.id, rep.id)] == []
+    assert [c.id for c in shapes(False, anna.company_id + 1, None)] == []
+    assert sorted(written) == [(False, False), (False, True), (True, False), (True, True)]
