@@ -27,7 +27,8 @@ from models.selections import selection_matches, visible_selection
 from models.tally import tally_counts
 from models.values import as_int
 
-from .common import contact_or_404, get_or_404, int_arg, page_number, render, rule_message, wants_fragment
+from .common import (contact_or_404, get_or_404, int_arg, page_number, render, rule_message,
+                     wants_fragment)
 from .contacts import contact_card_context
 from .errors import error_response
 from .i18n import category_name, list_names, status_name
@@ -174,8 +175,8 @@ def board_columns(settings, query, selection=None):
         columns = [(status, status.id) for status in board_statuses()]
     cards = first_cards(query, [column_id for _, column_id in columns], sort,
                         by=COLUMN_FIELDS[by])
-    return [(column, counts.get(column_id, 0), column_cards)
-            for (column, column_id), column_cards in zip(columns, cards)]
+    return [(column, counts.get(column_id, 0), first)
+            for (column, column_id), first in zip(columns, cards)]
 
 
 def board_context(settings, selection=None):
