@@ -24,6 +24,7 @@ def register(app):
     app.jinja_env.globals["oob"] = oob
     # Only http(s) addresses become links, whatever an old row may hold.
     app.jinja_env.globals["is_web_url"] = is_web_url
+    app.jinja_env.globals["bell_trigger"] = notices.bell_trigger
     i18n.register(app)
 
     @app.after_request

@@ -120,12 +120,14 @@ LABEL_PREFIXES = {"form": ("Web form: ", N_("Web form: %(name)s")),
 
 
 def reader():
-    """(Locale, its name, time zone) of the reader, looked up once per request and
-    locale (a `force_locale` block gets its own): a board words hundreds of times."""
+    """(Locale, its name, time zone, catalog) of the reader, looked up once per request
+    and locale (a `force_locale` block gets its own). A page words hundreds of times
+    and translates hundreds of strings (a card's timeline, five per entry), and
+    Flask-Babel looks the language, zone and catalog up again for each."""
     locale = get_locale()
     kept = g.get("reader")
     if kept is None or kept[0] is not locale:
-        kept = g.reader = (locale, str(locale), get_timezone())
+        kept = g.reader = (locale, str(locale), get_timezone(), get_translations())
     return kept
 
 
@@ -145,7 +147,7 @@ def format_moment(moment, style="medium"):
         return ""
     if style not in ("short", "medium") or not isinstance(moment, datetime.datetime):
         return format_datetime(moment, style)
-    _, locale, zone = reader()
+    _, locale, zone, _ = reader()
     local = reader_time(moment, zone)
     clock = local.time().replace(microsecond=0, tzinfo=None)
     if style == "short":
@@ -171,7 +173,7 @@ def when_due(moment, today_at):
     A board names hundreds of due times: each day is worded by Babel once per
     language (`_day_label`), the time of day is the same in every language."""
     days = (moment.date() - today_at.date()).days
-    _, locale, zone = reader()
+    _, locale, zone, _ = reader()
     local = reader_time(moment, zone)
     pattern = "EEE" if 0 <= days < 7 else "d MMM"
     return f"{_day_label(locale, local.date(), pattern)} {local:%H:%M}"
@@ -207,17 +209,8 @@ def source_text(source, label):
 
 
 def translations():
-    """The catalog of the language in force, asked of Flask-Babel once per request and
-    language: a page translates hundreds of strings (a card's timeline, five per
-    entry), and Flask-Babel looks the language and its catalog up again for each.
-    Kept with the Locale it is for, so a `force_locale` block gets its own."""
-    if not has_app_context():
-        return get_translations()
-    locale = get_locale()
-    kept = g.get("translations")
-    if kept is None or kept[0] is not locale:
-        kept = g.translations = (locale, get_translations())
-    return kept[1]
+    """The catalog of the language in force (see reader)."""
+    return reader()[3] if has_app_context() else get_translations()
 
 
 def register(app):

@@ -15,7 +15,6 @@ bp = Blueprint("notices", __name__, url_prefix="/notices")
 def configure_the_mail(state):
     """Mail settings (SMTP_HOST, ...) come from the app's configuration."""
     configure_mail(state.app.config)
-    state.app.jinja_env.globals["bell_trigger"] = bell_trigger
 
 
 def bell_trigger(live):
