@@ -174,7 +174,7 @@ def board_columns(settings, query, selection=None):
     else:
         columns = [(status, status.id) for status in board_statuses()]
     cards = first_cards(query, [column_id for _, column_id in columns], sort,
-                        by=COLUMN_FIELDS[by])
+                        by=COLUMN_FIELDS[by], counts=counts)
     return [(column, counts.get(column_id, 0), first)
             for (column, column_id), first in zip(columns, cards)]
 
@@ -299,8 +299,9 @@ def more_cards(by, column_id, endpoint):
     selection, settings = open_board()
     offset = int_arg("offset", 0)
     query = board_query(settings, selection)
-    cards = column_cards(query, column_id, settings["sort"], offset, by=COLUMN_FIELDS[by])
     total = board_counts(settings, selection, query, by).get(column_id, 0)
+    cards = column_cards(query, column_id, settings["sort"], offset, by=COLUMN_FIELDS[by],
+                         count=total)
     return render("board/_more.html", more_url=url_for(
                       endpoint, offset=offset + len(cards), **request.view_args,
                       **board_args(settings)),

@@ -2,12 +2,14 @@
 import datetime
 
 import pytest
+from playhouse.test_utils import count_queries
 
 import models
 from models import Actor, Category, Company, Contact, History, LeadStatus, RuleViolation
 from models import create_company, create_contact
-from models.board import (SORTS, StaleCard, Undo, card_query, column_cards, column_counts,
-                          move_card, move_company_card, undo_company_move, undo_move)
+from models.board import (FEW_CARDS, SORTS, StaleCard, Undo, card_query, column_cards,
+                          column_counts, first_cards, move_card, move_company_card,
+                          undo_company_move, undo_move)
 from models.categorization import save_rules
 from models.search import ContactSearch, search_contacts
 
@@ -136,3 +138,69 @@ def test_a_column_is_read_in_index_order_not_sorted_whole(sqlite_db, sort, by):
     plan = " / ".join(row[-1] for row in sqlite_db.execute_sql(
         "EXPLAIN QUERY PLAN " + sql, params).fetchall())
     assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
+
+
+def sql_plan(database, query):
+    sql, params = query.sql()
+    return " / ".join(row[-1] for row in database.execute_sql(
+        "EXPLAIN QUERY PLAN " + sql, params).fetchall())
+
+
+def test_a_small_column_finds_its_contacts_through_the_owner_and_status_index(sqlite_db):
+    """A rep's column of a few cards is not found by walking every owner's contacts of
+    the status in the board's sort (at 100,000 contacts an empty one took 45 ms so)."""
+    query = search_contacts(ContactSearch(owner_ids=[1])).where(Company.category.in_([1, 2]))
+    for sort in sorted(SORTS):
+        plan = sql_plan(sqlite_db, card_query(query, 1, sort, count=FEW_CARDS).limit(50))
+        assert "INDEX contact_owner_id_lead_status_id_company_id (owner_id=? AND " \
+            "lead_status_id=?)" in plan and "INTEGER PRIMARY KEY" in plan, (sort, plan)
+        walked = sql_plan(sqlite_db, card_query(query, 1, sort, count=FEW_CARDS + 1).limit(50))
+        assert "contact_owner_id_lead_status_id_company_id" not in walked, (sort, walked)
+
+
+@pytest.fixture
+def crowded_column(db):
+    """Contacts of two owners in two statuses, with equal names, creation times, times in
+    status and next steps (and none), so a sort's ties and empty values show."""
+    owners = [models.User.create(email=f"o{n}@example.test", name=f"O{n}", password_hash="-")
+              for n in range(2)]
+    company = create_company(Actor(), name="Tiebreak AB", category=Category.get(name="Lead"))
+    when = datetime.datetime(2026, 11, 1, 9, 0)
+    for number in range(24):
+        contact = create_contact(company, Actor(), first_name=("Eva", "Per")[number % 2],
+                                 last_name=("Ek", "Berg", "Ek", "Al")[number % 4],
+                                 owner=owners[number % 3 == 0])
+        Contact.update(created_at=when + datetime.timedelta(hours=number % 3),
+                       status_changed_at=None if number % 5 == 0 else when,
+                       next_step_at=None if number % 4 == 0 else
+                       when + datetime.timedelta(days=number % 2),
+                       lead_status=status("Open") if number % 6 else status("Contacting"),
+                       ).where(Contact.id == contact.id).execute()
+    return owners
+
+
+@pytest.mark.parametrize("sort", sorted(SORTS))
+def test_a_small_column_read_by_its_ids_has_the_cards_of_the_walked_one(crowded_column, sort):
+    query = search_contacts(ContactSearch(owner_ids=[crowded_column[0].id]))
+    column = status("Open").id
+    walked = [c.id for c in column_cards(query, column, sort, limit=100)]
+    assert len(walked) > 5
+    for offset in (0, 3):
+        read_whole = column_cards(query, column, sort, offset=offset, limit=4, count=len(walked))
+        assert [c.id for c in read_whole] == walked[offset:offset + 4]
+        assert read_whole[0].company.name == "Tiebreak AB"
+
+
+def test_an_empty_column_is_not_asked_for(crowded_column):
+    query = search_contacts(ContactSearch(owner_ids=[crowded_column[0].id]))
+    columns = [status("Open").id, status("Contacting").id]
+    counts = column_counts(query)
+    assert counts.get(columns[1], 0) == 0 < counts[columns[0]]
+    with count_queries() as uncounted:
+        asked = first_cards(query, columns)
+    with count_queries() as counted:
+        cards = first_cards(query, columns, counts=counts)
+    assert [[c.id for c in column] for column in cards] == \
+        [[c.id for c in column] for column in asked]
+    assert [len(column) for column in cards] == [counts[columns[0]], 0]
+    assert counted.count == uncounted.count - 1

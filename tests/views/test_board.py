@@ -279,7 +279,9 @@ def test_owner_board_query_count_is_fixed(client, users):
         return counter.count
     actor = Actor(users["rep"])
     company = create_company(actor, name="A", category=Category.get(name="Lead"))
-    create_contact(company, actor, first_name="A", last_name="A", owner=users["rep"])
+    # An empty column is not asked for: each of the owners below holds a lead already.
+    for owner in list(users.values())[:3]:
+        create_contact(company, actor, first_name="A", last_name="A", owner=owner)
     few = queries()
     for number in range(30):
         company = create_company(actor, name=f"C{number}", category=Category.get(name="Lead"))
