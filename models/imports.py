@@ -2,7 +2,8 @@
 
 An import is a job in the database, in steps:
 
-1. `create_job` keeps the uploaded file as text: its encoding is read from
+1. `create_job` keeps the uploaded file as text (ImportData, beside the job's
+   row of progress, until the import has ended): its encoding is read from
    the bytes (UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252,
    which Nordic spreadsheet programs write) and its delimiter (`,`, `;` or
    tab) from the first lines.
@@ -149,7 +150,6 @@ class ImportJob(BaseModel):
     filename = CharField(default="")
     encoding = CharField(default="")
     delimiter = CharField(default=",")
-    content = TextField(default="")
     mapping = TextField(default="{}")
     category = ForeignKeyField(Category, null=True, backref="+", on_delete="SET NULL")
     flow = ForeignKeyField(DistributionFlow, null=True, backref="+", on_delete="SET NULL")
@@ -165,9 +165,8 @@ class ImportJob(BaseModel):
     started_at = DateTimeField(null=True)
     heartbeat_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
-    # What each good row does, worked out once when the rows are checked, and
-    # how many chunks of it are saved: a stopped run goes on from there.
-    plan = TextField(default="")
+    # How many chunks of the plan (ImportData) are saved: a stopped run goes on
+    # from there.
     saved_items = IntegerField(default=0)
     # The static selection of the contacts this import created or updated (its
     # owner's, made with the first chunk saved), which the report links to.
@@ -199,6 +198,16 @@ class ImportJob(BaseModel):
     def label(self):
         """How the history names this import as the author of a change (R20)."""
         return f"Import: {self.filename}"[:255]
+
+
+class ImportData(BaseModel):
+    """An import's uploaded text, and what each good row does (its plan, worked out
+    once when the rows are checked). Kept beside the ImportJob row, not in it: the
+    job's progress is written after every chunk, and SQLite rewrites a whole row
+    for any change (these hold megabytes). Gone once the import has ended."""
+    job = ForeignKeyField(ImportJob, primary_key=True, backref="+", on_delete="CASCADE")
+    content = TextField(default="")
+    plan = TextField(default="")
 
 
 # --- Reading the file ------------------------------------------------------------------
@@ -325,14 +334,22 @@ def create_job(user, filename, data):
     saved = saved_mapping_for(headers)
     mapping = saved.columns if saved else guess_mapping(headers)
     filename = single_line(CONTROL_CHARACTERS.sub("", filename or ""))[:200]
-    return ImportJob.create(created_by=user, filename=filename or "import.csv",
-                            encoding=encoding, delimiter=delimiter, content=text,
-                            mapping=json.dumps(mapping, ensure_ascii=False),
-                            total_rows=len(rows))
+    with database.atomic():
+        job = ImportJob.create(created_by=user, filename=filename or "import.csv",
+                               encoding=encoding, delimiter=delimiter,
+                               mapping=json.dumps(mapping, ensure_ascii=False),
+                               total_rows=len(rows))
+        ImportData.create(job=job, content=text)
+    return job
+
+
+def _data(job_id):
+    """The job's text and plan (empty ones once it has ended)."""
+    return ImportData.get_or_none(ImportData.job == job_id) or ImportData(job=job_id)
 
 
 def job_table(job):
-    return read_table(job.content, job.delimiter)
+    return read_table(_data(job.id).content, job.delimiter)
 
 
 def set_mapping(job, actor, mapping, category_id=None, flow_id=None, remember_as=""):
@@ -541,7 +558,7 @@ def run_import(job_id, on_chunk=None, progress=None):
     job = ImportJob.get_by_id(job_id)
     if job.state == "done":
         return job
-    if not job.plan:
+    if not _data(job.id).plan:
         _set(job.id, state="checking", processed_rows=0)
         rows = []
         for index, row in enumerate(rows_of(job), start=1):
@@ -552,10 +569,11 @@ def run_import(job_id, on_chunk=None, progress=None):
                     progress(index, job.total_rows * 2)
         with database.atomic():
             plan = _plan(job, rows)
-            _set(job.id, state="saving", processed_rows=len(rows), saved_items=0,
-                 plan=json.dumps(plan, ensure_ascii=False))
+            _set(job.id, state="saving", processed_rows=len(rows), saved_items=0)
+            (ImportData.update(plan=json.dumps(plan, ensure_ascii=False))
+             .where(ImportData.job == job.id).execute())
         job = ImportJob.get_by_id(job.id)
-    plan = json.loads(job.plan)
+    plan = json.loads(_data(job.id).plan)
     actor = Actor(source="import", label=job.label)
     flow = DistributionFlow.get_or_none(DistributionFlow.id == job.flow_id) \
         if job.flow_id else None
@@ -573,14 +591,18 @@ def run_import(job_id, on_chunk=None, progress=None):
             progress(job.total_rows + job.total_rows * index // len(steps),
                      job.total_rows * 2)
     counts = plan["counts"]
-    _set(job.id, state="done", finished_at=now(), content="", plan="",
-         report=json.dumps(plan["report"][:REPORT_MAX], ensure_ascii=False), **counts)
+    with database.atomic():
+        _set(job.id, state="done", finished_at=now(),
+             report=json.dumps(plan["report"][:REPORT_MAX], ensure_ascii=False), **counts)
+        ImportData.delete().where(ImportData.job == job.id).execute()
     return ImportJob.get_by_id(job.id)
 
 
 def fail_import(job_id, message):
     """The import stopped for good: what its finished chunks saved stays, the rest not."""
-    _set(job_id, state="failed", error=message, finished_at=now(), content="", plan="")
+    with database.atomic():
+        _set(job_id, state="failed", error=message, finished_at=now())
+        ImportData.delete().where(ImportData.job == job_id).execute()
 
 
 # --- The plan: what each row does, worked out once --------------------------------------------

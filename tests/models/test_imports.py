@@ -8,7 +8,7 @@ from models import Actor, Category, Company, Contact, History, LeadStatus, RuleV
 from models import create_company, create_contact
 from models.categorization import save_rules
 from models.distribution import save_flow
-from models.imports import (ImportJob, ImportMapping, create_job, decode_upload,
+from models.imports import (ImportData, ImportJob, ImportMapping, create_job, decode_upload,
                             detect_delimiter, guess_mapping, preview, read_table, run_import,
                             set_mapping)
 from models.schema import CategorySuggestion
@@ -287,7 +287,8 @@ def test_a_failure_stops_at_a_whole_chunk_and_the_next_run_goes_on_from_it(manag
     assert job.state == "done" and job.created_count == 10
     assert Contact.select().count() == 10 and Company.select().count() == 11
     assert History.select().where(History.kind == "lead_status").count() == 10
-    assert job.content == "" and job.plan == ""
+    # The file and the plan go with the end of the import.
+    assert not ImportData.select().where(ImportData.job == job.id).exists()
 
 
 def test_preview_names_each_rows_problems_and_action(manager):

@@ -252,3 +252,24 @@ def test_company_name_keys_are_filled_for_existing_companies(empty_db):
     upgrade_database(empty_db, "en")
     assert [c.name_key for c in Company.select().order_by(Company.id)] == ["åkesson ab"] * 2
     assert [c.id for c in duplicate_companies(Company.get_by_id(first.id))] == [second.id]
+
+
+def test_an_import_under_way_keeps_its_file_and_plan_through_0028(empty_db):
+    from models.imports import ImportData, ImportJob
+    upgrade_database(empty_db, "en", target="0027_fewer_lead_status_indexes")
+    p = empty_db.param
+    for content, plan in (("Company\nFjällbo AB", '{"creates": []}'), ("", "")):
+        empty_db.execute_sql("INSERT INTO import_job (created_at, filename, encoding, delimiter, "
+                             "content, mapping, state, total_rows, processed_rows, "
+                             "created_count, updated_count, unchanged_count, refused_count, "
+                             "report, error, plan, saved_items) VALUES "
+                             f"('2026-11-30', 'a.csv', 'utf-8', ';', {p}, '{{}}', 'saving', 1, 1, "
+                             f"0, 0, 0, 0, '[]', '', {p}, 0)", (content, plan))
+
+    upgrade_database(empty_db, "en")
+
+    started, ended = ImportJob.select().order_by(ImportJob.id)
+    data = ImportData.get()
+    assert (data.job_id, data.content, data.plan) == (started.id, "Company\nFjällbo AB",
+                                                      '{"creates": []}')
+    assert not ImportData.select().where(ImportData.job == ended.id).exists()
