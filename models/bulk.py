@@ -24,7 +24,7 @@ from .schema import N_, Category, Company, Contact, LeadStatus, User
 
 COMPANIES_PER_CHUNK = 200
 ROWS_PER_CHUNK = 1000
-CHUNK_SECONDS = 0.15  # what a job's chunk aims to take (SQLite's write lock is held as long)
+CHUNK_SECONDS = 0.2  # what a job's chunk aims to take (SQLite's write lock is held as long)
 LISTED = 50  # rows a report names; its counts cover every row
 MAX_TICKED = 1000
 ACTIONS = ("status", "owner")

@@ -427,13 +427,17 @@ class EmbeddedConsumer(Consumer):
         pass
 
 
+# How an idle worker thread polls the queue: soon after its last task, then at most
+# every half second (what a job or a webhook waits at worst before it starts).
+POLLING = {"initial_delay": 0.05, "max_delay": 0.5, "backoff": 1.5}
+
+
 def start_consumer(workers=2, **options):
     """A consumer inside this process (worker threads, the periodic scheduler and the
     heartbeat), for `flask run` and tests. Returns it; stop it with stop_consumer."""
     from . import tasks  # noqa: F401 - registers the runners and periodic tasks
     _start_process_threads()
-    options = {"initial_delay": 0.05, "max_delay": 1.0, "backoff": 1.5, "periodic": True,
-               **options}
+    options = {**POLLING, "periodic": True, **options}
     consumer = EmbeddedConsumer(queue, workers=workers, worker_type="thread", **options)
     consumer.start()
     return consumer
@@ -449,7 +453,7 @@ def run_consumer(workers=2):
     from . import tasks  # noqa: F401
     _start_process_threads()
     consumer = queue.create_consumer(workers=workers, worker_type="thread", periodic=True,
-                                     initial_delay=0.05, max_delay=1.0, backoff=1.5)
+                                     **POLLING)
     try:
         consumer.run()
     finally:
