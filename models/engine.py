@@ -502,7 +502,7 @@ def create_companies(rows, actor, stamp=None):
     return ids
 
 
-def create_contacts(rows, actor, assigned=False, run_rules=False, stamp=None):
+def create_contacts(rows, actor, assigned=False, run_rules=False, stamp=None, notify=True):
     """Insert contacts (dicts of Contact fields, `company` an id) by R9 and R20.
 
     A contact under a company whose category has lead status active starts at
@@ -510,6 +510,7 @@ def create_contacts(rows, actor, assigned=False, run_rules=False, stamp=None):
     flow (R22), which is recorded in their history. `run_rules`: the leads
     arrived without a user at hand (web form, import), and the initial status
     is an event for R15 rule 4 (a proposal waits on the company, R17).
+    `notify`: tell the new owners now (R26); an import tells them once, at its end.
     Returns (new ids in order, Report of what the rules did).
     """
     stamp = stamp or now()
@@ -545,8 +546,9 @@ def create_contacts(rows, actor, assigned=False, run_rules=False, stamp=None):
         if run_rules and started:
             status_event(initial, started, actor, report)
         # R26: leads created for someone else (a flow, an import, a colleague) tell them.
-        notified = notify_assignments([(contact_id, row.get("owner"))
-                                       for contact_id, row in zip(ids, prepared)], actor, stamp)
+        notified = notify and notify_assignments(
+            [(contact_id, row.get("owner")) for contact_id, row in zip(ids, prepared)], actor,
+            stamp)
     if notified:
         send_soon()
     return ids, report

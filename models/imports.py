@@ -44,6 +44,7 @@ from peewee import JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField
 from . import engine
 from .db import BaseModel, database
 from .distribution import DistributionFlow, next_owners
+from .reminders import count_assignments, send_soon, tell_assigned
 from .rules import Actor, RuleViolation
 from .schema import N_, Category, Company, Contact, User, now
 from .schema import name_key as matching_key
@@ -166,8 +167,10 @@ class ImportJob(BaseModel):
     heartbeat_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
     # How many chunks of the plan (ImportData) are saved: a stopped run goes on
-    # from there.
+    # from there. The leads they gave each owner (R22) are told at the end (R26),
+    # once per owner: {owner id: [count, first contact ids]}.
     saved_items = IntegerField(default=0)
+    assigned = TextField(default="{}")
     # The static selection of the contacts this import created or updated (its
     # owner's, made with the first chunk saved), which the report links to.
     selection_id = IntegerField(null=True)
@@ -579,14 +582,16 @@ def run_import(job_id, on_chunk=None, progress=None):
         if job.flow_id else None
     steps = _steps(plan)
     index = job.saved_items
+    assigned = _assigned(job)
     while index < len(steps):
         with database.atomic():
             if on_chunk:
                 on_chunk(index)
-            touched = _save(job, plan, steps[index], actor, flow)
+            touched, assignments = _save(job, plan, steps[index], actor, flow)
             _add_to_selection(job, touched)
             index += 1
-            _set(job.id, saved_items=index)
+            _set(job.id, saved_items=index,
+                 assigned=json.dumps(count_assignments(assignments, assigned)))
         if progress:
             progress(job.total_rows + job.total_rows * index // len(steps),
                      job.total_rows * 2)
@@ -595,14 +600,26 @@ def run_import(job_id, on_chunk=None, progress=None):
         _set(job.id, state="done", finished_at=now(),
              report=json.dumps(plan["report"][:REPORT_MAX], ensure_ascii=False), **counts)
         ImportData.delete().where(ImportData.job == job.id).execute()
+        told = tell_assigned(assigned, actor)
+    if told:
+        send_soon()
     return ImportJob.get_by_id(job.id)
 
 
+def _assigned(job):
+    return {int(owner): count for owner, count in json.loads(job.assigned or "{}").items()}
+
+
 def fail_import(job_id, message):
-    """The import stopped for good: what its finished chunks saved stays, the rest not."""
+    """The import stopped for good: what its finished chunks saved stays, the rest not
+    (and the owners of the leads they gave are told of those)."""
+    job = ImportJob.get_by_id(job_id)
     with database.atomic():
         _set(job_id, state="failed", error=message, finished_at=now())
         ImportData.delete().where(ImportData.job == job_id).execute()
+        told = tell_assigned(_assigned(job), Actor(source="import", label=job.label))
+    if told:
+        send_soon()
 
 
 # --- The plan: what each row does, worked out once --------------------------------------------
@@ -749,16 +766,17 @@ def _plan(job, rows):
 
 def _save(job, plan, step, actor, flow):
     """Write one chunk of the plan (inside the caller's transaction); returns the ids of
-    the contacts it created or updated."""
+    the contacts it created or updated, and the (contact id, owner id) of those a
+    distribution flow gave an owner."""
     kind, start, end = step
     items = plan[kind][start:end]
     stamp = now()
     if kind == "contact_updates":
         engine.update_details(Contact, CONTACT_FIELDS + UTM_FIELDS, items, stamp)
-        return [item["id"] for item in items]
+        return [item["id"] for item in items], []
     if kind == "company_updates":
         engine.update_details(Company, tuple(COMPANY_FIELDS.values()), items, stamp)
-        return []
+        return [], []
     return _create(job, items, actor, flow, stamp)
 
 
@@ -797,8 +815,8 @@ def _create(job, groups, actor, flow, stamp):
         group["id"] = company_id
     ids, _ = engine.create_contacts(
         [{**row, "company": group.get("id", group["company"])} for group, row in contacts],
-        actor, assigned=flow is not None, run_rules=True, stamp=stamp)
-    return ids
+        actor, assigned=flow is not None, run_rules=True, stamp=stamp, notify=False)
+    return ids, [(contact_id, row["owner"]) for contact_id, (_, row) in zip(ids, contacts)]
 
 
 def _contact_updates(changes):

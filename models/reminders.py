@@ -5,6 +5,8 @@ leads assigned to them, at most once per thing, never when deactivated.
   distribution flow) writes one `Notice` and one `Mail` per new owner and
   batch, in the transaction of the change (`notify_assignments`, called by
   `engine.set_owner` and `engine.create_contacts`, the only writers of owners).
+  An import counts its chunks' assignments with its progress and tells each
+  owner once, when it ends (`count_assignments`, `tell_assigned`).
 - The daily digest: every minute a periodic task (models/tasks.py) makes the
   digests that are due (`send_due_digests`): each user whose chosen time of
   day has passed and who has no `DigestDay` row for today gets one (the
@@ -223,26 +225,43 @@ def notify_assignments(assignments, actor, stamp=None):
     """Tell each new owner of `assignments` ((contact id, owner id) pairs of one batch)
     with one notice and one mail, unless they gave the leads to themselves or are
     deactivated. Returns True when some mail waits to be sent."""
-    stamp = stamp or now()
-    by_user = {}
+    return tell_assigned(count_assignments(assignments), actor, stamp)
+
+
+def count_assignments(assignments, counted=None):
+    """{owner id: [leads given, [the first SHOWN contact ids]]} of (contact id, owner id)
+    pairs, added to `counted` (of earlier batches of the same work) when given."""
+    counted = counted if counted is not None else {}
     for contact_id, owner_id in assignments:
-        if owner_id is not None and owner_id != actor.user_id:
-            by_user.setdefault(owner_id, []).append(contact_id)
-    if not by_user:
+        if owner_id is not None:
+            count = counted.setdefault(owner_id, [0, []])
+            count[0] += 1
+            if len(count[1]) < SHOWN:
+                count[1].append(contact_id)
+    return counted
+
+
+def tell_assigned(counted, actor, stamp=None):
+    """One notice and one mail per owner of `counted` (see count_assignments), but
+    not to the actor nor to a deactivated user. Returns True when some mail waits."""
+    stamp = stamp or now()
+    counted = {int(owner): count for owner, count in counted.items()
+               if int(owner) != actor.user_id}
+    if not counted:
         return False
-    users = list(User.select().where(User.id.in_(list(by_user)), User.active == True))  # noqa: E712
+    users = list(User.select().where(User.id.in_(list(counted)), User.active == True))  # noqa: E712
     if not users:
         return False
-    shown = sorted({cid for user in users for cid in by_user[user.id][:SHOWN]})
+    shown = sorted({cid for user in users for cid in counted[user.id][1]})
     names = {row.id: (row.full_name or f"#{row.id}", row.company.name)
              for row in (Contact.select(Contact.id, Contact.first_name, Contact.last_name,
                                         Company.name)
                          .join(Company, attr="company").where(Contact.id.in_(shown)))}
     by = actor.user.name if actor.user is not None else actor.label
     for user in users:
-        contacts = [[cid, *names[cid]] for cid in by_user[user.id][:SHOWN] if cid in names]
-        _tell(user, Notice.ASSIGNED,
-              {"count": len(by_user[user.id]), "contacts": contacts, "by": by},
+        count, first = counted[user.id]
+        contacts = [[cid, *names[cid]] for cid in first if cid in names]
+        _tell(user, Notice.ASSIGNED, {"count": count, "contacts": contacts, "by": by},
               "/my-day", stamp)
     return True
 

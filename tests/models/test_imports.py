@@ -1,5 +1,6 @@
 """CSV import: many leads at once by the rules of R9, R17, R20, R21 (lead source) and R22."""
 import codecs
+import json
 from collections import Counter
 
 import pytest
@@ -230,6 +231,48 @@ def test_r22_a_flow_assigns_owners_round_robin_and_history_records_it(manager):
     # The turn moved on in the database: the next lead goes on from there.
     imported(manager, b"Company;E-mail\nNy AB;ny@ny.se\n", flow=flow)
     assert Contact.get(Contact.email == "ny@ny.se").owner_id == reps[0].id
+
+
+def test_r26_each_owner_hears_once_of_the_leads_a_whole_import_gave_them(manager, monkeypatch):
+    """One notice and one mail per owner when the import ends, however many chunks it
+    wrote (a notice per chunk was a hundred mails for a 50,000-row file)."""
+    import models.imports
+    from models.reminders import Mail, Notice
+    monkeypatch.setattr(models.imports, "CHUNK_ROWS", 4)
+    reps = [make_user(f"rep{n}@example.test") for n in range(2)]
+    flow = save_flow(None, Actor(manager), "Nordics", "round_robin", True, [u.id for u in reps])
+    lines = ["Company;E-mail"] + [f"Firma {n};p{n}@firma{n}.se" for n in range(30)]
+    job = imported(manager, "\n".join(lines).encode(), flow=flow)
+    assert job.saved_items > 4
+    notices = {n.user_id: json.loads(n.payload) for n in Notice.select()}
+    assert sorted(notices) == sorted(u.id for u in reps)
+    assert [notices[u.id]["count"] for u in reps] == [15, 15]
+    assert all(len(n["contacts"]) == 10 and n["by"] == "Import: leads.csv"
+               for n in notices.values())
+    assert Mail.select().count() == 2
+
+
+def test_r26_an_import_that_fails_tells_the_owners_of_what_it_saved(manager, monkeypatch):
+    import models.imports
+    from models.imports import fail_import
+    from models.reminders import Notice
+    monkeypatch.setattr(models.imports, "CHUNK_ROWS", 2)
+    rep = make_user("rep@example.test")
+    flow = save_flow(None, Actor(manager), "Nordics", "round_robin", True, [rep.id])
+    lines = ["Company;E-mail"] + [f"Firma {n};p{n}@firma{n}.se" for n in range(10)]
+    job = create_job(manager, "leads.csv", "\n".join(lines).encode())
+    set_mapping(job, Actor(manager), job.columns, None, flow.id)
+
+    def crash(index):
+        if index == 2:
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        run_import(job.id, on_chunk=crash)
+    assert not Notice.select().exists()  # nothing is told while it runs
+    fail_import(job.id, "disk full")
+    notice = Notice.get()
+    assert (notice.user_id, json.loads(notice.payload)["count"]) == (rep.id, 2)
 
 
 def test_r17_confirm_rule_leaves_pending_suggestions_no_user_at_hand(manager):
