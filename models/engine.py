@@ -28,9 +28,12 @@ rule 4 moves a company out of lead status after its first changed contact,
 its other contacts are skipped (R8), and a proposal waiting on a company is
 not made twice.
 """
+import datetime
+import itertools
 from dataclasses import dataclass, field
 
-from peewee import JOIN, chunked
+from peewee import (JOIN, AutoField, CharField, DateTimeField, ForeignKeyField, IntegerField,
+                    TextField, chunked)
 
 from .db import among, database, is_sqlite
 from .errors import RuleViolation  # noqa: F401 - the rules raise it; callers import it here too
@@ -123,11 +126,12 @@ def insert_rows(model, rows, returning=False):
         return []
     if model is History:
         History.after_write()  # the raw INSERT passes by peewee's insert methods
-    names = list(dict.fromkeys(name for row in rows for name in row))
+    names = list(dict.fromkeys(itertools.chain.from_iterable(rows)))
     names += [f.name for f in model._meta.sorted_fields
               if f.name not in names and f.name != "id" and f.default is not None]
     fields = [model._meta.fields[name] for name in names]
     defaults = [f.default for f in fields]
+    kept = [_kept_types(f) for f in fields]
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
     one = "(" + ", ".join([database.param] * len(fields)) + ")"
     per_statement = max(1, min(BATCH, 30_000 // len(fields)))
@@ -135,10 +139,10 @@ def insert_rows(model, rows, returning=False):
     for batch in chunked(rows, per_statement):
         params = []
         for row in batch:
-            for name, field_object, default in zip(names, fields, defaults):
+            for name, field_object, default, as_is in zip(names, fields, defaults, kept):
                 value = row[name] if name in row else (default() if callable(default)
                                                        else default)
-                params.append(field_object.db_value(value))
+                params.append(value if type(value) in as_is else field_object.db_value(value))
         sql = (f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES '
                + ", ".join([one] * len(batch)))
         if returning:
@@ -147,6 +151,19 @@ def insert_rows(model, rows, returning=False):
         else:
             database.execute_sql(sql, params)
     return ids
+
+
+def _kept_types(field_object):
+    """The types of value `field_object.db_value` gives back unchanged (None always):
+    insert_rows passes those on without the call, a quarter of an import's time in
+    Python."""
+    target = field_object
+    if isinstance(field_object, ForeignKeyField) and \
+            type(field_object).db_value is ForeignKeyField.db_value:
+        target = field_object.rel_field
+    kept = {CharField: str, TextField: str, IntegerField: int, AutoField: int,
+            DateTimeField: datetime.datetime}.get(type(target))
+    return {kept, type(None)} if kept else {type(None)}
 
 
 def _history_rows(rows):
