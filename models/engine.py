@@ -549,16 +549,25 @@ def create_contacts(rows, actor, assigned=False, run_rules=False, stamp=None, no
                              "lead_status": initial.id if active else None,
                              "status_changed_at": stamp if active else None})
         ids = insert_rows(Contact, prepared, returning=True)
-        history, started = [], {}
-        for contact_id, row in zip(ids, prepared):
+        started = {}
+        for row in prepared:
             if row["lead_status"]:
-                history.append(_history(History.LEAD_STATUS, row["company"], actor, stamp,
-                                        contact=contact_id, to_status=initial.id))
                 started.setdefault(row["company"], company_category[row["company"]])
-            if assigned and row.get("owner"):
-                history.append(_history(History.OWNER, row["company"], actor, stamp,
-                                        contact=contact_id, to_owner=row["owner"]))
-        _history_rows(history)
+        # R20, by the database from the new rows: each one's initial status, then (a
+        # flow's) owner, in contact id order.
+        created = among(Contact.id, ids)
+        history_fields = [History.company, History.contact, History.kind, History.created_at,
+                          History.actor, History.source, History.source_label]
+        for kind, column, wanted in ((History.LEAD_STATUS, Contact.lead_status, started),
+                                     (History.OWNER, Contact.owner, assigned)):
+            if wanted:
+                (History.insert_from(
+                    Contact.select(Contact.company, Contact.id, kind, stamp, actor.user_id,
+                                   actor.source, actor.label[:255], column)
+                    .where(created & column.is_null(False)).order_by(Contact.id),
+                    history_fields + [History.to_status if kind == History.LEAD_STATUS
+                                      else History.to_owner])
+                 .execute())
         report.changed = ids
         if run_rules and started:
             status_event(initial, started, actor, report)

@@ -666,15 +666,15 @@ def _plan(job, rows):
         report.append({"line": row.line, "outcome": outcome, "label": row.label[:100],
                        "message": message, "params": params})
 
-    # Known rows, the oldest of each e-mail address and name.
+    # Known rows, the oldest of each e-mail address and name (plain cursor rows: ids
+    # and texts need no converting, and every known contact is read).
     contacts_by_email, companies_by_name = {}, {}
-    for contact_id, email, company_id in (Contact.select(Contact.id, Contact.email,
-                                                         Contact.company)
-                                          .where(Contact.email != "")
-                                          .order_by(Contact.id.desc()).tuples()):
+    for contact_id, email, company_id in database.execute(
+            Contact.select(Contact.id, Contact.email, Contact.company)
+            .where(Contact.email != "").order_by(Contact.id.desc())):
         contacts_by_email[_key(email)] = (contact_id, company_id)
-    for company_id, name in (Company.select(Company.id, Company.name)
-                             .order_by(Company.id.desc()).tuples()):
+    for company_id, name in database.execute(Company.select(Company.id, Company.name)
+                                             .order_by(Company.id.desc())):
         companies_by_name[_key(name)] = company_id
 
     creates = {}  # ("new", name key) or ("id", company id) -> {"company": ..., "contacts": []}
