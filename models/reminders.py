@@ -196,7 +196,8 @@ def describe_notice(kind, data, language):
             lines.append(heading)
             lines += [f"- {item['text'] or _('Follow-up')} · {item['name']}"
                       + (f", {item['company']}" if item["company"] else "")
-                      + f" · {_when(datetime.datetime.fromisoformat(item['due_at']), language, day)}"
+                      + " · " + _when(datetime.datetime.fromisoformat(item["due_at"]),
+                                      language, day)
                       for item in items]
     return subject, lines
 
