@@ -561,7 +561,10 @@ def run_import(job_id, on_chunk=None, progress=None):
     job = ImportJob.get_by_id(job_id)
     if job.state == "done":
         return job
-    if not _data(job.id).plan:
+    saved_plan = _data(job.id).plan
+    if saved_plan:  # a run that stopped goes on with the plan it made
+        plan = json.loads(saved_plan)
+    else:
         _set(job.id, state="checking", processed_rows=0)
         rows = []
         for index, row in enumerate(rows_of(job), start=1):
@@ -576,7 +579,6 @@ def run_import(job_id, on_chunk=None, progress=None):
             (ImportData.update(plan=json.dumps(plan, ensure_ascii=False))
              .where(ImportData.job == job.id).execute())
         job = ImportJob.get_by_id(job.id)
-    plan = json.loads(_data(job.id).plan)
     actor = Actor(source="import", label=job.label)
     flow = DistributionFlow.get_or_none(DistributionFlow.id == job.flow_id) \
         if job.flow_id else None
