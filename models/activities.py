@@ -18,7 +18,7 @@ from peewee import JOIN, NodeList, fn
 from .db import database
 from .engine import Actor
 from .errors import InvalidFields, RuleViolation
-from .prepared import PreparedShapes, key_of
+from .prepared import PreparedShapes, whose
 from .schema import (ACTIVITY_KINDS, FOLLOW_UP, N_, Activity, Company, Contact, History, User,
                      now)
 from .values import clean_text
@@ -320,8 +320,7 @@ def _as_datetime(value):
 def activities_of(contact=None, company=None, before=None, limit=30):
     """The newest activities of one contact, or of a company with its contacts'
     (newest first, those older than `before` when given), with their people."""
-    by_contact = contact is not None
-    return _ACTIVITIES(by_contact, key_of(contact if by_contact else company), limit, before)
+    return _ACTIVITIES(*whose(contact, company), limit, before)
 
 
 def _activities_query(by_contact, key_id, limit, before):
@@ -345,8 +344,7 @@ _ACTIVITIES = PreparedShapes(_activities_query)
 def open_follow_ups(contact=None, company=None, limit=10):
     """The open follow-ups of a contact (or company), soonest first: the first `limit`
     (the timeline has the rest)."""
-    by_contact = contact is not None
-    return _FOLLOW_UPS(by_contact, key_of(contact if by_contact else company), limit)
+    return _FOLLOW_UPS(*whose(contact, company), limit)
 
 
 _FOLLOW_UPS = PreparedShapes(lambda by_contact, key_id, limit: (

@@ -6,7 +6,7 @@ import datetime
 from dataclasses import dataclass
 
 from .activities import activities_of
-from .prepared import PreparedShapes, key_of
+from .prepared import PreparedShapes, whose
 from .rules import timeline
 from .sales import sale_events
 from .schema import Contact
@@ -46,9 +46,8 @@ class MessageEntry:
 
 def web_form_messages(contact=None, company=None, limit=10):
     """The latest messages visitors wrote in web forms, of one contact or company."""
-    by_contact = contact is not None
     messages = []
-    for row in _MESSAGES(by_contact, key_of(contact if by_contact else company)):
+    for row in _MESSAGES(*whose(contact, company)):
         text = (row.values.get("message") or "").strip()
         if text:
             messages.append(MessageEntry(row.created_at, text, row.contact, row.form.name))

@@ -78,3 +78,10 @@ class PreparedShapes:
 def key_of(row):
     """The id of a row, or the id itself."""
     return getattr(row, "id", row)
+
+
+def whose(contact, company):
+    """(True, the contact's id) when `contact` is given, else (False, the company's id):
+    the shape and the key of a PreparedShapes read of one contact's or one company's
+    rows (a card's timeline)."""
+    return (True, key_of(contact)) if contact is not None else (False, key_of(company))

@@ -7,7 +7,7 @@ from . import engine
 from .db import database
 from .engine import Actor  # noqa: F401 - the names every caller imports
 from .errors import InvalidFields, RuleViolation
-from .prepared import PreparedShapes, key_of
+from .prepared import PreparedShapes, whose
 from .schema import N_, Category, Company, Contact, History, LeadStatus, User, now
 from .values import clean_email, clean_name, clean_phone, clean_text, clean_url
 
@@ -208,8 +208,7 @@ def timeline(company=None, contact=None, limit=30, before=None):
     three small queries: one nine-way join cost PostgreSQL more to plan
     (8-50 ms) than to run.
     """
-    by_contact = contact is not None
-    entries = _HISTORY(by_contact, key_of(contact if by_contact else company), limit, before)
+    entries = _HISTORY(*whose(contact, company), limit, before)
     lookups = ((LeadStatus, ("from_status", "to_status")),
                (Category, ("from_category", "to_category")),
                (User, ("actor", "from_owner", "to_owner")))

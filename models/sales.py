@@ -3,7 +3,7 @@ sale events the timelines show. Registering and marking sales, with the lead
 categorization they cause, are in models/categorization.py."""
 from peewee import JOIN
 
-from .prepared import PreparedShapes, key_of
+from .prepared import PreparedShapes, whose
 from .schema import Sale, SaleEvent, User, now
 
 # The currency of a company's country, by the names people type for it
@@ -46,8 +46,7 @@ def record_sale_event(sale, kind, actor):
 def sale_events(company=None, contact=None, limit=30, before=None):
     """The newest sale events of a company, or of the sales of one contact (older than
     `before` when given), with their sale and who made them."""
-    by_contact = contact is not None
-    return _SALE_EVENTS(by_contact, key_of(contact if by_contact else company), limit, before)
+    return _SALE_EVENTS(*whose(contact, company), limit, before)
 
 
 def _sale_events_query(by_contact, key_id, limit, before):
