@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from . import engine
 from .db import database
 from .engine import NOT_ACTIVE, NOT_YOURS, REASONS, Actor, RuleViolation  # noqa: F401
+from .reminders import count_assignments
 from .schema import N_, Category, Company, Contact, LeadStatus, User
 
 COMPANIES_PER_CHUNK = 200
@@ -62,6 +63,8 @@ class BulkReport:
     category_changes: int = 0
     suggestion_count: int = 0
     suggestions: list = field(default_factory=list)
+    # The leads given to a new owner, told once at the end (reminders.count_assignments).
+    assigned: dict = field(default_factory=dict)
 
     @property
     def skipped_not_listed(self):
@@ -75,10 +78,16 @@ class BulkReport:
         data = dict(data or {})
         data["skipped_rows"] = [Skipped(**row) for row in data.get("skipped_rows", [])]
         data["suggestions"] = [Suggested(**row) for row in data.get("suggestions", [])]
+        data["assigned"] = {int(owner): count
+                            for owner, count in data.get("assigned", {}).items()}
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
-    def take(self, part, entity):
-        """Count one chunk's engine report in, naming the first skipped rows."""
+    def take(self, part, entity, owner_id=None):
+        """Count one chunk's engine report in, naming the first skipped rows; contacts
+        given to `owner_id` are counted for telling them (R26)."""
+        if owner_id is not None and entity == "contacts":
+            count_assignments(((contact_id, owner_id) for contact_id in part.changed),
+                              self.assigned)
         self.updated += len(part.changed)
         self.unchanged += part.unchanged
         self.skipped += len(part.skipped)
@@ -139,13 +148,14 @@ def bulk_target(action, target_id):
     return User.get_or_none(User.id == target_id) if target_id else None
 
 
-def bulk_step(matches, action, target, actor, cursor=0, ids=None, chunk=None):
+def bulk_step(matches, action, target, actor, cursor=0, ids=None, chunk=None, notify=True):
     """One chunk of a bulk update after `cursor`, in one transaction.
 
     Returns (the engine's report of the chunk, the cursor to go on from), the
     cursor None when every row is done. Rows are walked in id order (of the
     company for a lead status), so rows that stop matching once updated are
-    never skipped or met twice. `chunk` overrides the chunk's size.
+    never skipped or met twice. `chunk` overrides the chunk's size; `notify`
+    False leaves telling a new owner to the caller (a job, once at its end).
     """
     matches = matches if ids is None else matches.restricted_to(ids)
     actor = Actor(actor.user, source="bulk", label=actor.label or "Bulk update")
@@ -167,7 +177,8 @@ def bulk_step(matches, action, target, actor, cursor=0, ids=None, chunk=None):
                                       .tuples())]
         if not row_ids:
             return engine.Report(), None
-        report = engine.set_owner(row_ids, target, actor, model=model, bulk=True)
+        report = engine.set_owner(row_ids, target, actor, model=model, bulk=True,
+                                  notify=notify)
         return report, row_ids[-1]
 
 

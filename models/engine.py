@@ -453,11 +453,12 @@ def reset_to_initial_status(which_contacts, actor, stamp=None):
 
 # --- Owner (R20-style history, R22, R30) ------------------------------------------------
 
-def set_owner(ids, owner, actor, model=Contact, bulk=False):
+def set_owner(ids, owner, actor, model=Contact, bulk=False, notify=True):
     """Give the contacts (or companies) of `ids` to `owner` (None: nobody).
 
     A deactivated user takes no new leads. Contacts' changes are recorded in
     their history (open boards hear of them); companies have no owner history.
+    `notify`: tell the new owner now (R26); a bulk job tells them once, at its end.
     """
     if owner is not None and not owner.active:
         raise RuleViolation(N_("%(name)s no longer works here."), name=owner.name,
@@ -496,7 +497,7 @@ def set_owner(ids, owner, actor, model=Contact, bulk=False):
         model.update(**values).where(which).execute()
         report.changed = changing
         # R26: the new owner is told (one notice and mail per batch), in this transaction.
-        notified = model is Contact and notify_assignments(
+        notified = notify and model is Contact and notify_assignments(
             [(row_id, owner_id) for row_id in report.changed], actor, stamp)
     if notified:
         send_soon()

@@ -5,8 +5,9 @@ leads assigned to them, at most once per thing, never when deactivated.
   distribution flow) writes one `Notice` and one `Mail` per new owner and
   batch, in the transaction of the change (`notify_assignments`, called by
   `engine.set_owner` and `engine.create_contacts`, the only writers of owners).
-  An import counts its chunks' assignments with its progress and tells each
-  owner once, when it ends (`count_assignments`, `tell_assigned`).
+  An import or a bulk job counts its chunks' assignments with its progress and
+  tells each owner once, when it ends or stops (`count_assignments`,
+  `tell_assigned`).
 - The daily digest: every minute a periodic task (models/tasks.py) makes the
   digests that are due (`send_due_digests`): each user whose chosen time of
   day has passed and who has no `DigestDay` row for today gets one (the

@@ -22,6 +22,7 @@ from .engine import Actor, RuleViolation
 from .export import Labels, csv_chunks
 from .imports import fail_import, run_import
 from .jobs import KEEP_FINISHED, Job, JobFile, queue, recover_jobs, worker_id
+from .reminders import send_soon, tell_assigned
 from .schema import N_, User, now, on_history_committed
 from .search import parse_criteria, run_criteria
 from .selections import selection_matches, visible_selection
@@ -126,6 +127,12 @@ def execute(job_id):
 def _after_stop(job, stop):
     if job.kind == "import":
         fail_import(job.subject, stop.message % stop.params if stop.params else stop.message)
+    elif job.kind == "bulk":
+        saved = Job.get_by_id(job.id).results
+        if saved:
+            tell_bulk_owners(BulkReport.from_dict(saved),
+                             Actor(User.get_or_none(User.id == job.owner_id),
+                                   source="bulk", label="Bulk update"))
 
 
 # --- Bulk update ------------------------------------------------------------------------------
@@ -162,11 +169,23 @@ def run_bulk_job(run):
                 matches = bulk_matches(params, user)
                 check_bulk(matches, params["action"], target)
                 part, cursor = bulk_step(matches, params["action"], target, actor, cursor,
-                                         chunk=params.get("chunk") or pace.size)
+                                         chunk=params.get("chunk") or pace.size, notify=False)
                 report.take(part, "contacts" if params["action"] == "status"
-                            else matches.entity)
+                            else matches.entity,
+                            owner_id=target.id if params["action"] == "owner" and target
+                            else None)
                 run.save(cursor, done=report.updated + report.unchanged + report.skipped,
                          report=report.to_dict())
+    tell_bulk_owners(report, actor)
+
+
+def tell_bulk_owners(report, actor):
+    """R26: the new owner of a bulk job's leads hears once, of all of them, when it ends
+    or stops (a notice and a mail per chunk were one per 1,000 leads)."""
+    with database.atomic():
+        told = tell_assigned(report.assigned, actor)
+    if told:
+        send_soon()
 
 
 def start_bulk_job(user, action, target_id, total, criteria=None, selection=None,
@@ -301,7 +320,7 @@ def webhooks_now():
     run_webhooks()
 
 
-# --- Reminders (R26) -------------------------------------------------------------------------------
+# --- Reminders (R26) --------------------------------------------------------------------------
 
 def run_reminders(digests=True):
     """Make the digests that are due, then send (or keep in the outbox) waiting mails."""

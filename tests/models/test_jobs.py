@@ -97,6 +97,41 @@ def test_a_selection_deleted_while_the_job_runs_stops_it(manager, companies, mon
     assert nurtured() == 2
 
 
+def owner_job(manager, rep):
+    return start_bulk_job(manager, "owner", rep.id, Contact.select().count(), chunk=3,
+                          criteria=Criteria().to_json())
+
+
+def test_r26_the_new_owner_hears_once_of_a_whole_bulk_job(manager, companies):
+    """One notice and one mail when the job ends, however many chunks it wrote."""
+    import json
+
+    from models.reminders import Mail, Notice
+    rep = User.create(email="rep@example.test", name="Rut", password_hash="-")
+    job = owner_job(manager, rep)
+    execute(job.id)
+    assert Job.get_by_id(job.id).state == "done"
+    assert Contact.select().where(Contact.owner == rep).count() == 8
+    notice = Notice.get()
+    assert (notice.user_id, json.loads(notice.payload)["count"]) == (rep.id, 8)
+    assert Mail.select().count() == 1
+
+
+def test_r26_a_stopped_bulk_job_tells_the_owner_of_what_it_did(manager, companies,
+                                                               monkeypatch):
+    import json
+
+    from models.reminders import Notice
+    rep = User.create(email="rep@example.test", name="Rut", password_hash="-")
+    stop_after_first_chunk(
+        monkeypatch, lambda: User.update(active=False).where(User.id == manager.id).execute())
+    job = owner_job(manager, rep)
+    execute(job.id)
+    assert Job.get_by_id(job.id).state == "failed"
+    notice = Notice.get()
+    assert (notice.user_id, json.loads(notice.payload)["count"]) == (rep.id, 3)
+
+
 def test_a_cancelled_job_stops_and_others_do_not_see_it(manager, companies):
     job = bulk_job(manager)
     cancel_job(job, manager)
