@@ -207,6 +207,9 @@ def move_by_keyboard(page, card_id, column_name):
     page.keyboard.press("Enter")
     choice = page.locator(f"#{card_id}").get_by_role("button", name=column_name, exact=True)
     choice.focus()
+    # The menu's actions load when it opens: Enter on them before htmx has taken the
+    # new form in would send it as a plain page (it did once, in a loaded full run).
+    htmx_settled(page)
     page.keyboard.press("Enter")
 
 
