@@ -118,12 +118,7 @@ def test_a_board_move_and_its_undo_by_keyboard_alone_are_read_out(page):
     anna, _, _ = setup_board()
     sign_in(page)
     open_board(page)
-    menu = page.locator(f"#card-{anna.id} summary")
-    menu.focus()
-    page.keyboard.press("Enter")
-    choice = page.locator(f"#card-{anna.id}").get_by_role("button", name="Contacting")
-    choice.focus()
-    page.keyboard.press("Enter")
+    move_by_keyboard(page, f"card-{anna.id}", "Contacting")
     expect(column(page, "Contacting").locator(f"#card-{anna.id}")).to_be_visible()
     # Focus is back on the moved card (its menu button), through the board's redraw.
     htmx_settled(page)
