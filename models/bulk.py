@@ -161,14 +161,18 @@ def bulk_step(matches, action, target, actor, cursor=0, ids=None, chunk=None, no
     actor = Actor(actor.user, source="bulk", label=actor.label or "Bulk update")
     with database.atomic():
         if action == "status":
+            # The company's id is bounded on both sides of the join, so the
+            # database walks only this chunk's companies (PostgreSQL otherwise
+            # read every company for each chunk: a third of a chunk's time).
             company_ids = [row[0] for row in (
                 matches.ids().select(Contact.company)
-                .where(Contact.company > cursor)
+                .where(Contact.company > cursor, Company.id > cursor)
                 .group_by(Contact.company).order_by(Contact.company)
                 .limit(chunk or COMPANIES_PER_CHUNK).tuples())]
             if not company_ids:
                 return engine.Report(), None
-            contacts = matches.ids().where(Contact.company.in_(company_ids))
+            contacts = matches.ids().where(Contact.company.in_(company_ids),
+                                           Company.id.in_(company_ids))
             report = engine.set_lead_status(contacts, target, actor, bulk=True)
             return report, company_ids[-1]
         model = matches.model
