@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from . import engine
-from .db import database
+from .db import database, is_sqlite
 from .engine import NOT_ACTIVE, NOT_YOURS, REASONS, Actor, RuleViolation  # noqa: F401
 from .reminders import count_assignments
 from .schema import N_, Category, Company, Contact, LeadStatus, User
@@ -26,6 +26,9 @@ from .schema import N_, Category, Company, Contact, LeadStatus, User
 COMPANIES_PER_CHUNK = 200
 ROWS_PER_CHUNK = 1000
 CHUNK_SECONDS = 0.2  # what a job's chunk aims to take (SQLite's write lock is held as long)
+# On PostgreSQL a chunk locks only its own rows (and, from its UPDATE to its
+# commit, the counter rows it changes), so it may take longer and cost less.
+CHUNK_SECONDS_POSTGRESQL = 0.8
 LISTED = 50  # rows a report names; its counts cover every row
 MAX_TICKED = 1000
 ACTIONS = ("status", "owner")
@@ -187,17 +190,20 @@ def bulk_step(matches, action, target, actor, cursor=0, ids=None, chunk=None, no
 
 
 class ChunkPace:
-    """The size of a job's next chunk, so each takes about CHUNK_SECONDS.
+    """The size of a job's next chunk, so each takes about CHUNK_SECONDS
+    (CHUNK_SECONDS_POSTGRESQL on PostgreSQL).
 
     A chunk costs less per row the larger it is (its rows share index pages,
-    and every chunk has a commit), so a job takes the largest chunks that keep
-    the write lock short for the others: each chunk's size follows the time
-    the last one took, within a quarter and four times the default size.
+    and every chunk has its fixed reads and a commit), so a job takes the
+    largest chunks that keep the locks short for the others: each chunk's
+    size follows the time the last one took, within a quarter and four times
+    the default size.
     """
 
     def __init__(self, action):
         self.default = COMPANIES_PER_CHUNK if action == "status" else ROWS_PER_CHUNK
         self.size = self.default
+        self.seconds = CHUNK_SECONDS if is_sqlite() else CHUNK_SECONDS_POSTGRESQL
         self.started = None
 
     def __enter__(self):
@@ -208,7 +214,7 @@ class ChunkPace:
         seconds = max(time.perf_counter() - self.started, 0.001)
         # Half the step (a square root): one slow chunk (a checkpoint running
         # beside it) does not halve the next one.
-        wanted = self.size * min(max(CHUNK_SECONDS / seconds, 0.25), 4.0) ** 0.5
+        wanted = self.size * min(max(self.seconds / seconds, 0.25), 4.0) ** 0.5
         self.size = int(min(max(wanted, self.default / 4), self.default * 4))
         return False
 
