@@ -135,7 +135,64 @@ def card_query(query, column_id, sort="name", by=Contact.lead_status, count=None
     return _card_select(query).where(by == column_id).order_by(*order)
 
 
+class Named:
+    """A card's category or owner: its id and name."""
+    __slots__ = ("id", "name")
+
+    def __init__(self, key, name):
+        self.id, self.name = key, name
+
+
+class CardCompany:
+    """A card's company: its id, name and category."""
+    __slots__ = ("category", "category_id", "id", "name")
+
+    def __init__(self, key, name, category_id, category):
+        self.id, self.name, self.category_id, self.category = key, name, category_id, category
+
+
+class Card:
+    """A contact as its board card shows it, built from a row of `_card_select`.
+
+    A board draws hundreds of cards; building a Contact, a Company, a Category
+    and a User for each took the app longer than the database took to read
+    them. The attributes are the model's, so the card template also draws a
+    Contact (a card just moved), and the name is the model's own rule.
+    """
+    __slots__ = (
+        "company",
+        "company_id",
+        "created_at",
+        "first_name",
+        "id",
+        "last_name",
+        "lead_status_id",
+        "next_step_at",
+        "next_step_text",
+        "owner",
+        "owner_id",
+        "status_changed_at",
+        "utm_source",
+        "version",
+    )
+    full_name = Contact.full_name
+
+    def __init__(self, row):
+        (self.id, self.first_name, self.last_name, self.version, self.lead_status_id,
+         self.status_changed_at, self.utm_source, self.created_at, self.next_step_at,
+         self.next_step_text, self.company_id, self.owner_id, company_id, company_name,
+         category_id, _, category_name, owner_id, owner_name) = row
+        self.company = CardCompany(company_id, company_name, category_id,
+                                   Named(category_id, category_name))
+        self.owner = Named(owner_id, owner_name) if owner_id is not None else None
+
+
+def _cards(rows):
+    return [Card(row) for row in rows]
+
+
 def _card_select(query):
+    """The columns a card shows (see Card), as tuples."""
     select = (Contact
               .select(Contact.id, Contact.first_name, Contact.last_name, Contact.version,
                       Contact.lead_status, Contact.status_changed_at, Contact.utm_source,
@@ -144,8 +201,8 @@ def _card_select(query):
                       Company.name, Company.category, Category.id, Category.name, User.id,
                       User.name)
               .join(Company).join(Category)
-              .join_from(Contact, User, JOIN.LEFT_OUTER, on=(Contact.owner == User.id),
-                         attr="owner"))
+              .join_from(Contact, User, JOIN.LEFT_OUTER, on=(Contact.owner == User.id))
+              .tuples())
     conditions = _conditions(query) if query is not None else []
     return select.where(*conditions) if conditions else select
 
@@ -164,8 +221,8 @@ def cards_among(query, contact_ids=(), company_ids=(), most=500):
                       .limit(most + 1).tuples()}
     if len(looked_at) > most:
         return None
-    cards = list(_card_select(query).where(Contact.id.in_(sorted(looked_at)))
-                 .order_by(Contact.id)) if looked_at else []
+    cards = _cards(_card_select(query).where(Contact.id.in_(sorted(looked_at)))
+                   .order_by(Contact.id)) if looked_at else []
     return cards, looked_at
 
 
@@ -175,7 +232,7 @@ def column_cards(query, column_id, sort="name", offset=0, limit=CARDS_PER_COLUMN
     asked for."""
     if count == 0:
         return []
-    return list(card_query(query, column_id, sort, by, count).offset(offset).limit(limit))
+    return _cards(card_query(query, column_id, sort, by, count).offset(offset).limit(limit))
 
 
 def first_cards(query, column_ids, sort="name", by=Contact.lead_status, counts=None):
@@ -193,7 +250,8 @@ def first_cards(query, column_ids, sort="name", by=Contact.lead_status, counts=N
         if column_id is None or count == 0:
             cards.append(column_cards(query, column_id, sort, by=by, count=count))
         else:
-            cards.append((few if count is not None and count <= FEW_CARDS else walk)(column_id))
+            cards.append(_cards((few if count is not None and count <= FEW_CARDS
+                                 else walk)(column_id)))
     return cards
 
 
