@@ -204,3 +204,28 @@ def test_an_empty_column_is_not_asked_for(crowded_column):
         [[c.id for c in column] for column in asked]
     assert [len(column) for column in cards] == [counts[columns[0]], 0]
     assert counted.count == uncounted.count - 1
+
+
+def test_a_card_holds_what_its_contact_holds(crowded_column, anna):
+    """A card is read as a row, not a model: each field must be its contact's, an owner
+    or none, and the name by the contact's own rule."""
+    Contact.update(utm_source="linkedin", next_step_text="Call").where(
+        Contact.id == anna.id).execute()
+    query = search_contacts(ContactSearch())
+    cards = [card for column in first_cards(query, list(column_counts(query)))
+             for card in column]
+    assert len(cards) == 25 and any(card.owner is None for card in cards)
+    for card in cards:
+        contact = Contact.get_by_id(card.id)
+        assert (card.full_name, card.first_name, card.last_name, card.version,
+                card.lead_status_id, card.status_changed_at, card.created_at,
+                card.next_step_at, card.next_step_text, card.utm_source) == \
+            (contact.full_name, contact.first_name, contact.last_name, contact.version,
+             contact.lead_status_id, contact.status_changed_at, contact.created_at,
+             contact.next_step_at, contact.next_step_text, contact.utm_source)
+        assert (card.company_id, card.company.id, card.company.name,
+                card.company.category_id, card.company.category.name) == \
+            (contact.company_id, contact.company.id, contact.company.name,
+             contact.company.category_id, contact.company.category.name)
+        assert card.owner_id == contact.owner_id
+        assert (card.owner and card.owner.name) == (contact.owner and contact.owner.name)
