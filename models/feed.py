@@ -35,6 +35,7 @@ from typing import NamedTuple
 
 from peewee import JOIN, SqliteDatabase, fn
 
+from .prepared import Prepared
 from .schema import Contact, History
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def latest_change_id():
 
 def changes_after(last_id, limit=BULK_ROWS):
     """Changes newer than `last_id`, oldest first (at most `limit`)."""
-    return _changes(History.id > last_id, limit)
+    return _changes_of(_AFTER(last_id, limit))
 
 
 def changes_between(first, last, limit=BULK_ROWS):
@@ -76,19 +77,32 @@ def changes_with_ids(ids):
     return _changes(History.id.in_(sorted(ids)), len(ids)) if ids else []
 
 
-def _changes(condition, limit):
+def _change_query(condition, limit):
     # The contact's owner now (not when the row was written): a board that
-    # shows the lead must hear of it. A category change concerns every
-    # contact of its company, so their owners are read in a second query.
-    rows = list(History
-                .select(History.id, History.kind, History.company, History.contact,
-                        History.from_owner, History.to_owner, Contact.owner,
-                        History.source_label)
-                .join(Contact, on=(History.contact == Contact.id), join_type=JOIN.LEFT_OUTER)
-                .where(condition)
-                .order_by(History.id)
-                .limit(limit)
-                .tuples())
+    # shows the lead must hear of it.
+    return (History
+            .select(History.id, History.kind, History.company, History.contact,
+                    History.from_owner, History.to_owner, Contact.owner,
+                    History.source_label)
+            .join(Contact, on=(History.contact == Contact.id), join_type=JOIN.LEFT_OUTER)
+            .where(condition)
+            .order_by(History.id)
+            .limit(limit)
+            .tuples())
+
+
+# The changes after the newest one seen: SQLite's reader asks a couple of times a
+# second and every dashboard tile once, so its SQL is written once.
+_AFTER = Prepared(lambda last_id, limit: _change_query(History.id > last_id, limit), count=2)
+
+
+def _changes(condition, limit):
+    return _changes_of(list(_change_query(condition, limit)))
+
+
+def _changes_of(rows):
+    # A category change concerns every contact of its company, so their owners
+    # are read in a second query.
     moved = {row[2] for row in rows if row[3] is None}
     company_owners = collections.defaultdict(set)
     if moved:

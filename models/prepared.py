@@ -75,6 +75,20 @@ class PreparedShapes:
         return self._build(shape, *(next(markers) if present else None for present in given))
 
 
+_BY_ID = {}  # model -> its Prepared read of one row by id
+
+
+def row_by_id(model, key):
+    """The row of `model` whose id is `key`, as `model.select()` sees it (a record
+    model leaves deleted rows out), or None; its SQL is written once per model."""
+    prepared = _BY_ID.get(model)
+    if prepared is None:
+        prepared = _BY_ID[model] = Prepared(
+            lambda marker: model.select().where(model.id == marker).limit(1))
+    rows = prepared(key)
+    return rows[0] if rows else None
+
+
 def key_of(row):
     """The id of a row, or the id itself."""
     return getattr(row, "id", row)

@@ -10,6 +10,7 @@ from markupsafe import Markup
 from peewee import DoesNotExist
 
 from models import RuleViolation
+from models.prepared import row_by_id
 from models.search import contact_with_relations
 from models.values import as_int
 
@@ -48,9 +49,15 @@ def contact_or_404(contact_id):
 
 
 def get_or_404(query, object_id):
-    """Fetch one row of `query` (a model or a select) by id, or answer with the 404 page."""
+    """Fetch one row of `query` (a model or a select) by id, or answer with the 404 page.
+
+    A model's row is read by a query written once (models/prepared.py): pages
+    such as a dashboard's tiles ask for one on every request."""
     if isinstance(query, type):
-        query = query.select()
+        row = row_by_id(query, object_id)
+        if row is None:
+            abort(404)
+        return row
     model = query.model
     try:
         return query.where(model.id == object_id).get()

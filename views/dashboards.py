@@ -65,7 +65,11 @@ def editable_dashboard(dashboard_id):
 
 
 def dashboard_tile(dashboard, tile_id):
-    return get_or_404(Tile.select().where(Tile.dashboard == dashboard), tile_id)
+    """The tile of this id on `dashboard`, or the 404 page."""
+    found = get_or_404(Tile, tile_id)
+    if found.dashboard_id != dashboard.id:
+        abort(404)
+    return found
 
 
 def tile_title(tile):

@@ -3,7 +3,7 @@ import pytest
 from playhouse.test_utils import count_queries
 
 from models import Actor, Category, Contact, User, create_company, create_contact
-from models.prepared import Prepared, PreparedShapes
+from models.prepared import Prepared, PreparedShapes, row_by_id
 from models.search import contact_with_relations, contacts_with_relations
 from models.users import user_for_session
 
@@ -78,3 +78,15 @@ def test_each_shape_and_each_missing_value_has_its_own_sql(people):
     assert [c.id for c in shapes(True, bo.id, rep.id)] == []
     assert [c.id for c in shapes(False, anna.company_id + 1, None)] == []
     assert sorted(written) == [(False, False), (False, True), (True, False), (True, True)]
+
+
+def test_a_row_by_id_is_what_the_model_select_finds(people):
+    """get_or_404's read: a deleted contact is not found, like Contact.select() finds it
+    not; an unknown id finds nothing; each model has its own query."""
+    rep, anna, bo = people
+    assert row_by_id(Contact, anna.id).full_name == "Anna Berg"
+    assert row_by_id(User, rep.id).email == "rep@example.test"
+    assert row_by_id(Contact, 10**12) is None
+    Contact.update(deleted_at=Contact.created_at).where(Contact.id == bo.id).execute()
+    assert row_by_id(Contact, bo.id) is None
+    assert Contact.everything().where(Contact.id == bo.id).exists()
