@@ -81,8 +81,8 @@ def test_each_shape_and_each_missing_value_has_its_own_sql(people):
 
 
 def test_a_row_by_id_is_what_the_model_select_finds(people):
-    """get_or_404's read: a deleted contact is not found, like Contact.select() finds it
-    not; an unknown id finds nothing; each model has its own query."""
+    """get_or_404's read: a deleted contact is not found (Contact.select() leaves it
+    out), nor is an unknown id; each model has its own query."""
     rep, anna, bo = people
     assert row_by_id(Contact, anna.id).full_name == "Anna Berg"
     assert row_by_id(User, rep.id).email == "rep@example.test"
