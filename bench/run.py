@@ -16,7 +16,9 @@ card, the company card, a three-criteria search (live count; whole page),
 the board's first render for a rep's "My leads" and a manager's everyone's
 leads, a drop (a move and the move back, one sample each), every tile of
 the manager's default dashboard, the whole dashboard (page + all tiles,
-one after the other, as a browser loads it), and the CSV export of about
+one after the other, as a browser loads it), each tile and the whole
+dashboard again with the process's tile cache emptied before every request
+(what a viewer waits for after a change the tile counts), and the CSV export of about
 --export-rows rows (3 runs, only when the dataset has that many contacts).
 Last, through the job queue with a consumer process (bench/jobs.py): a bulk
 update of every contact's lead status, a rep's drops while it runs, and an
@@ -50,11 +52,12 @@ EXPORT_RUNS = 3
 
 # p95 targets in ms at 100,000 contacts, by the start of the page's name;
 # app overhead (page - SQL) under OVERHEAD_TARGET on every page but the
-# export. At a million every page but the export should stay under LARGE_TARGET.
+# export. At a million every page but the export should stay under LARGE_TARGET,
+# the whole dashboard under LARGE_DASHBOARD_TARGET.
 TARGETS = {"contact card": 30, "drop": 30, "search": 100, "board": 100, "tile": 50,
            "api": 30}
 OVERHEAD_TARGET = 10
-LARGE_SCALE, LARGE_TARGET = 1_000_000, 300
+LARGE_SCALE, LARGE_TARGET, LARGE_DASHBOARD_TARGET = 1_000_000, 100, 200
 
 
 @dataclass
@@ -69,7 +72,7 @@ def page_target(name, contacts):
     if name.startswith("CSV export"):
         return None
     if contacts >= LARGE_SCALE:
-        return LARGE_TARGET
+        return LARGE_DASHBOARD_TARGET if name.startswith("whole dashboard") else LARGE_TARGET
     return next((ms for prefix, ms in TARGETS.items() if name.startswith(prefix)), None)
 
 
@@ -185,6 +188,9 @@ def pages(app, runs, export_rows):
         tile_urls = [(tile.kind, app.url_for("dashboards.tile", dashboard_id=tile.dashboard_id,
                                              tile_id=tile.id)) for tile in tiles]
 
+    def empty_cache():
+        app.extensions["tile_cache"].clear()  # returns None: nothing to put back
+
     def as_rep(url, headers=None):
         return url_list(rep_client, [(url, headers)])
 
@@ -212,6 +218,13 @@ def pages(app, runs, export_rows):
         Page(f"whole dashboard (page + {len(tile_urls)} tiles)", url_list(
             manager_client, [(dashboard_url, None)] + [(url, HTMX) for _, url in tile_urls]),
             runs),
+        # The same, each figure computed afresh: the cache emptied before every request.
+        *[Page(f"tile {kind}, computed (manager)",
+               url_list(manager_client, [(url, HTMX)]), runs, empty_cache)
+          for kind, url in tile_urls],
+        Page(f"whole dashboard, computed (page + {len(tile_urls)} tiles)", url_list(
+            manager_client, [(dashboard_url, None)] + [(url, HTMX) for _, url in tile_urls]),
+            runs, empty_cache),
     ]
     if exported_from:
         columns = "&".join(f"col={c}" for c in EXPORT_COLUMNS)

@@ -24,6 +24,10 @@ def test_harness_times_every_page(database_url, tmp_path):
     names = list(saved["pages"])
     for page in PAGES + [f"tile {kind}" for kind in TILES]:
         assert any(name.startswith(page) for name in names), page
+    for kind in TILES:  # the computed rows really compute: the cache is emptied first
+        cached, computed = (saved["pages"][f"tile {kind}{how} (manager)"]
+                            for how in ("", ", computed"))
+        assert computed["queries"] > cached["queries"], kind
     for name, result in saved["pages"].items():
         assert result["runs"] >= 1 and result["queries"] > 0, name
         assert result["page_ms"]["p50"] > 0 and result["sql_ms"]["p50"] > 0, name
